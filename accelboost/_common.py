@@ -1,0 +1,44 @@
+"""Dtypes shared by the kernels: binned data, gradients, histograms, nodes.
+
+Keeping them in one place means every kernel agrees on memory layout, and a
+change of precision is a one-line change.
+"""
+
+import numpy as np
+
+#: Binned feature values. Bin ``MISSING_BIN`` of each feature is reserved for
+#: NaN; numeric values use bins ``0 .. n_bins_non_missing - 1``.
+X_BINNED_DTYPE = np.uint8
+#: Raw feature values as the predictor sees them.
+X_DTYPE = np.float64
+#: Raw predictions, gradients and hessians. float64 throughout: the histogram
+#: sums are float64 anyway, and float32 gradients lose digits on large data.
+Y_DTYPE = np.float64
+G_H_DTYPE = np.float64
+
+#: The largest number of non-missing bins a feature may have.
+MAX_BINS = 255
+
+#: Histogram channels: hist[feature, bin, channel].
+HIST_GRAD = 0
+HIST_HESS = 1
+HIST_COUNT = 2
+N_HIST_CHANNELS = 3
+
+#: One tree node. Trees are flat arrays of these; ``left``/``right`` index
+#: into the same array (0 means "no child": the root is never a child).
+NODE_DTYPE = np.dtype(
+    [
+        ("value", np.float64),  # Newton step (leaf) or node value (inner)
+        ("count", np.uint32),  # training samples that reached the node
+        ("feature_idx", np.uint32),
+        ("num_threshold", np.float64),  # go left iff x <= num_threshold
+        ("bin_threshold", np.uint8),  # go left iff bin <= bin_threshold
+        ("missing_go_left", np.uint8),
+        ("left", np.uint32),
+        ("right", np.uint32),
+        ("gain", np.float64),
+        ("depth", np.uint32),
+        ("is_leaf", np.uint8),
+    ]
+)

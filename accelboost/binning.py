@@ -1,0 +1,141 @@
+"""Quantile binning of numeric features into uint8 codes.
+
+Each feature gets at most ``max_bins`` bins for its non-missing values; the
+code ``missing_bin`` (equal to ``max_bins``) is reserved for NaN so that every
+feature's histogram has the same shape. A value ``x`` lands in bin
+``b = #{thresholds < x}``, so ``x <= thresholds[b]`` exactly when its bin is at
+most ``b``: a split found on bins is the same split on raw values.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import MAX_BINS, X_BINNED_DTYPE, X_DTYPE
+
+
+def find_bin_thresholds(column: np.ndarray, max_bins: int) -> np.ndarray:
+    """Thresholds between consecutive bins of one feature.
+
+    Parameters
+    ----------
+    column : ndarray of shape (n_samples,)
+        Feature values, possibly with NaN (ignored here).
+    max_bins : int
+        Maximum number of bins for the non-missing values (<= 255).
+
+    Returns
+    -------
+    thresholds : ndarray of shape (n_bins_non_missing - 1,)
+        Strictly increasing. With few distinct values they are the midpoints
+        between consecutive distinct values; otherwise midpoint quantiles.
+    """
+    column = column[~np.isnan(column)]
+    distinct = np.unique(column)
+    if len(distinct) <= max_bins:
+        thresholds = 0.5 * (distinct[:-1] + distinct[1:])
+        # Between two adjacent floats the midpoint rounds to one of them; it
+        # must stay below the larger one, or both values share a bin.
+        upper = distinct[1:]
+        thresholds = np.where(thresholds >= upper, distinct[:-1], thresholds)
+    else:
+        percentiles = np.linspace(0, 100, num=max_bins + 1)[1:-1]
+        thresholds = np.unique(
+            np.percentile(column, percentiles, method="midpoint")
+        )
+    return np.asarray(thresholds, dtype=X_DTYPE)
+
+
+class BinMapper:
+    """Learn per-feature bin thresholds and map raw data to uint8 bins.
+
+    Parameters
+    ----------
+    max_bins : int, default=255
+        Maximum number of bins for non-missing values of each feature.
+    subsample : int or None, default=200_000
+        Number of rows used to compute the quantiles; ``None`` uses all.
+    random_state : int, RandomState or None
+        Seeds the subsample.
+
+    Attributes
+    ----------
+    bin_thresholds_ : list of ndarray
+        Thresholds of each feature.
+    n_bins_non_missing_ : ndarray of shape (n_features,), dtype uint32
+        Number of non-missing bins of each feature.
+    missing_bin_ : int
+        Bin code of NaN, the same for all features.
+    """
+
+    def __init__(self, max_bins=MAX_BINS, subsample=200_000, random_state=None):
+        self.max_bins = max_bins
+        self.subsample = subsample
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray) -> "BinMapper":
+        """Compute bin thresholds of every column of ``X``."""
+        if not 2 <= self.max_bins <= MAX_BINS:
+            raise ValueError(
+                f"max_bins must be in [2, {MAX_BINS}], got {self.max_bins}."
+            )
+        if self.subsample is not None and X.shape[0] > self.subsample:
+            rng = np.random.RandomState(self.random_state)
+            rows = np.sort(rng.choice(X.shape[0], self.subsample, replace=False))
+            X = X.take(rows, axis=0)
+        self.bin_thresholds_ = [
+            find_bin_thresholds(np.ascontiguousarray(X[:, f]), self.max_bins)
+            for f in range(X.shape[1])
+        ]
+        self.n_bins_non_missing_ = np.array(
+            [len(t) + 1 for t in self.bin_thresholds_], dtype=np.uint32
+        )
+        self.missing_bin_ = self.max_bins
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Map ``X`` to bins, as a Fortran-ordered uint8 array."""
+        n_features = len(self.bin_thresholds_)
+        # Pad thresholds into one array so the kernel sees a regular layout.
+        padded = np.full((n_features, self.max_bins), np.inf, dtype=X_DTYPE)
+        for f, t in enumerate(self.bin_thresholds_):
+            padded[f, : len(t)] = t
+        binned = np.empty(X.shape, dtype=X_BINNED_DTYPE, order="F")
+        map_to_bins(
+            np.asarray(X, dtype=X_DTYPE),
+            padded,
+            self.n_bins_non_missing_,
+            self.missing_bin_,
+            binned,
+        )
+        return binned
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        """Fit thresholds on ``X`` and return it binned."""
+        return self.fit(X).transform(X)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def map_to_bins(X, thresholds, n_bins_non_missing, missing_bin, binned):
+    """Write ``binned[i, f] = #{thresholds[f] < X[i, f]}`` (NaN: missing_bin).
+
+    Parallel over rows: ``X`` is usually C-ordered, so each thread reads whole
+    rows contiguously; every output cell is written exactly once.
+    """
+    n_samples, n_features = X.shape
+    for i in prange(n_samples):
+        for f in range(n_features):
+            n_thresholds = n_bins_non_missing[f] - 1
+            x = X[i, f]
+            if np.isnan(x):
+                binned[i, f] = missing_bin
+                continue
+            # Binary search: first threshold >= x.
+            lo = 0
+            hi = n_thresholds
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if thresholds[f, mid] < x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            binned[i, f] = lo

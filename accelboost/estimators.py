@@ -1,0 +1,816 @@
+"""AccelBoostRegressor and AccelBoostClassifier.
+
+The fit loop is short on purpose: validate, bin, then for each stage ask the
+stage policy where to fit, grow one tree per output there, add the stage to
+the ensemble with the policy's coefficient, score, and maybe stop.
+"""
+
+import time
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+)
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._common import X_DTYPE, Y_DTYPE
+from ._threads import effective_n_threads, numba_threads
+from .binning import BinMapper
+from .ensemble import TreeEnsemble
+from .grower import TreeGrower, TreeParams
+from .loss import allocate_gradients, make_loss
+from .stages import ZeroInit
+
+#: Above this many samples, ``early_stopping="auto"`` turns early stopping on.
+_AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
+#: Rows of the training set a non-loss scorer is evaluated on.
+_SCORER_SUBSAMPLE = 10_000
+
+
+class BaseAccelBoost(BaseEstimator, ABC):
+    """Shared fit loop of the accelboost estimators (not for direct use)."""
+
+    _parameter_constraints: dict = {
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "min_hessian_to_split": [Interval(Real, 0, None, closed="left")],
+        "l2_regularization": [Interval(Real, 0, None, closed="left")],
+        "max_bins": [Interval(Integral, 2, 255, closed="both")],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "validation_fraction": [
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "scoring": [str, callable, None],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        loss,
+        *,
+        learning_rate,
+        max_iter,
+        max_leaf_nodes,
+        max_depth,
+        min_samples_leaf,
+        min_hessian_to_split,
+        l2_regularization,
+        max_bins,
+        early_stopping,
+        validation_fraction,
+        n_iter_no_change,
+        tol,
+        scoring,
+        warm_start,
+        verbose,
+        random_state,
+        n_threads,
+    ):
+        self.loss = loss
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.min_hessian_to_split = min_hessian_to_split
+        self.l2_regularization = l2_regularization
+        self.max_bins = max_bins
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.scoring = scoring
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    # -- subclass hooks ----------------------------------------------------
+    @abstractmethod
+    def _encode_y(self, y, sample_weight):
+        """Validate ``y`` and return it as float64 (labels as 0..K-1)."""
+
+    @abstractmethod
+    def _make_loss(self):
+        """The loss object for the current parameters and data."""
+
+    def _encode_y_val(self, y):
+        return self._encode_y(y, None)
+
+    # -- fit -----------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):
+        """Fit the boosted ensemble.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; ``None`` gives every sample weight 1.
+        X_val, y_val, sample_weight_val : array-like, default=None
+            A validation set for early stopping, used instead of holding out
+            ``validation_fraction`` of the training data.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        warm = self.warm_start and hasattr(self, "_ensemble")
+        X, y, sample_weight = self._validate_training_data(
+            X, y, sample_weight, reset=not warm
+        )
+        validation = self._validation_data(X_val, y_val, sample_weight_val)
+        previous_state = dict(self.__dict__) if warm else None
+        try:
+            with numba_threads(effective_n_threads(self.n_threads)):
+                self._fit(X, y, sample_weight, validation, warm)
+        except BaseException:
+            # Never leave a half-grown model behind: restore the fitted one.
+            if previous_state is not None:
+                self.__dict__.clear()
+                self.__dict__.update(previous_state)
+            raise
+        return self
+
+    def _validate_training_data(self, X, y, sample_weight, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[X_DTYPE],
+            ensure_all_finite="allow-nan",
+            reset=reset,
+            y_numeric=isinstance(self, RegressorMixin),
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if not np.any(sample_weight > 0):
+                raise ValueError(
+                    "sample_weight has no positive entry; at least one sample "
+                    "must have a positive weight."
+                )
+        y = self._encode_y(y, sample_weight)
+        return X, y, sample_weight
+
+    def _validation_data(self, X_val, y_val, sample_weight_val):
+        if X_val is None and y_val is None:
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together.")
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            dtype=[X_DTYPE],
+            ensure_all_finite="allow-nan",
+            reset=False,
+            y_numeric=isinstance(self, RegressorMixin),
+        )
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=np.float64, ensure_non_negative=True
+            )
+        return X_val, self._encode_y_val(y_val), sample_weight_val
+
+    def _uses_early_stopping(self, n_samples, has_validation_set):
+        if self.early_stopping == "auto":
+            return has_validation_set or n_samples > _AUTO_EARLY_STOPPING_MIN_SAMPLES
+        return bool(self.early_stopping)
+
+    def _split_validation(self, X, y, sample_weight):
+        """Hold out ``validation_fraction`` of the data, reproducibly."""
+        stratify = y if isinstance(self, ClassifierMixin) else None
+        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+        parts = train_test_split(
+            *arrays,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+            random_state=self._random_seed,
+        )
+        X_tr, X_val, y_tr, y_val = parts[:4]
+        sw_tr, sw_val = (parts[4], parts[5]) if sample_weight is not None else (
+            None,
+            None,
+        )
+        return (X_tr, y_tr, sw_tr), (X_val, y_val, sw_val)
+
+    def _fit(self, X, y, sample_weight, validation, warm):
+        early_stopping = self._uses_early_stopping(X.shape[0], validation is not None)
+        if not warm:
+            self._random_seed = check_random_state(self.random_state).randint(
+                np.iinfo(np.uint32).max, dtype=np.int64
+            )
+        if early_stopping and validation is None and self.validation_fraction:
+            (X, y, sample_weight), validation = self._split_validation(
+                X, y, sample_weight
+            )
+        if not early_stopping:
+            validation = None
+        if not warm:
+            self._bin_mapper = BinMapper(
+                max_bins=self.max_bins, random_state=self._random_seed
+            ).fit(X)
+            self._loss = self._make_loss()
+            weights = np.ones_like(y) if sample_weight is None else sample_weight
+            self._ensemble = TreeEnsemble(self._loss.baseline(y, weights))
+            self.train_score_ = []
+            self.validation_score_ = []
+        elif self.max_iter < self._ensemble.n_stages:
+            raise ValueError(
+                f"max_iter={self.max_iter} must be larger than or equal to "
+                f"n_iter_={self._ensemble.n_stages} when warm_start==True."
+            )
+        else:
+            self._ensemble = self._ensemble.copy()
+            self.train_score_ = list(self.train_score_)
+            self.validation_score_ = list(self.validation_score_)
+
+        train = _Dataset(self, X, y, sample_weight)
+        val = _Dataset(self, *validation) if validation is not None else None
+        scorer = self._make_scorer(early_stopping)
+        if not self.train_score_:
+            self._record_scores(scorer, train, val)
+
+        policy = ZeroInit(self.learning_rate)
+        grow_tree = self._tree_factory(train)
+        gradients, hessians = allocate_gradients(self._loss.n_outputs, train.n)
+        tree_output = np.empty(train.n, dtype=Y_DTYPE)
+        weights = train.weights_or_ones
+        for stage in range(self._ensemble.n_stages, self.max_iter):
+            tic = time.perf_counter()
+            fit_point = policy.fit_point(train.raw)
+            self._loss.gradient_hessian(
+                train.y, fit_point, weights, gradients, hessians
+            )
+            trees = [
+                self._grow(grow_tree, gradients[k], hessians[k], train, fit_point, k)
+                for k in range(self._loss.n_outputs)
+            ]
+            coef = policy.stage_coef()
+            for k, tree in enumerate(trees):
+                train.raw[:, k] += coef * tree.training_output(tree_output)
+            self._ensemble.add_stage([tree.nodes for tree in trees], coef)
+            if val is not None:
+                val.add_last_stage(self._ensemble)
+            self._record_scores(scorer, train, val)
+            if self.verbose:
+                self._print_progress(stage, time.perf_counter() - tic)
+            if early_stopping and self._should_stop(self.validation_score_
+                                                    if val is not None
+                                                    else self.train_score_):
+                break
+
+        self.n_iter_ = self._ensemble.n_stages
+        self.train_score_ = np.asarray(self.train_score_)
+        self.validation_score_ = np.asarray(self.validation_score_)
+
+    def _tree_factory(self, train):
+        params = TreeParams(
+            max_leaf_nodes=self.max_leaf_nodes,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            min_hessian_to_split=self.min_hessian_to_split,
+            l2_regularization=self.l2_regularization,
+        )
+        mapper = self._bin_mapper
+        thresholds = np.full(
+            (len(mapper.bin_thresholds_), mapper.max_bins), np.inf, dtype=X_DTYPE
+        )
+        for f, t in enumerate(mapper.bin_thresholds_):
+            thresholds[f, : len(t)] = t
+        constant_hessian = self._loss.constant_hessian and train.sample_weight is None
+        n_threads = effective_n_threads(self.n_threads)
+
+        def grow_tree(gradients, hessians):
+            return TreeGrower(
+                train.X_binned,
+                gradients,
+                hessians,
+                mapper.n_bins_non_missing_,
+                mapper.missing_bin_,
+                thresholds,
+                params,
+                hessians_are_constant=constant_hessian,
+                n_threads=n_threads,
+            ).grow()
+
+        return grow_tree
+
+    def _grow(self, grow_tree, gradients, hessians, train, fit_point, column):
+        tree = grow_tree(gradients, hessians)
+        if self._loss.refits_leaves:
+            # Leaves of non-smooth losses (absolute error) take the value that
+            # minimises the loss itself, not its Newton approximation.
+            weights = train.weights_or_ones
+            for node, start, stop in zip(
+                tree.leaf_nodes, tree.leaf_starts, tree.leaf_stops, strict=True
+            ):
+                rows = tree.sample_indices[start:stop]
+                tree.nodes["value"][node] = self._loss.refit_leaf(
+                    train.y[rows], fit_point[rows], weights[rows]
+                )
+        return tree
+
+    # -- scoring and early stopping ---------------------------------------
+    def _make_scorer(self, early_stopping):
+        if not early_stopping or self.scoring == "loss":
+            return None
+        return check_scoring(self, self.scoring)
+
+    def _record_scores(self, scorer, train, val):
+        if scorer is None:
+            self.train_score_.append(-self._loss(train.y, train.raw, train.sample_weight))
+            if val is not None:
+                self.validation_score_.append(
+                    -self._loss(val.y, val.raw, val.sample_weight)
+                )
+            return
+        X_sub, y_sub, sw_sub = train.scoring_subsample(self._random_seed)
+        self.train_score_.append(self._score_with(scorer, X_sub, y_sub, sw_sub))
+        if val is not None:
+            self.validation_score_.append(
+                self._score_with(scorer, val.X, val.y_original, val.sample_weight)
+            )
+
+    def _score_with(self, scorer, X, y, sample_weight):
+        # The scorer calls predict mid-fit, which needs the public fitted state.
+        self.n_iter_ = self._ensemble.n_stages
+        if sample_weight is None:
+            return scorer(self, X, y)
+        return scorer(self, X, y, sample_weight=sample_weight)
+
+    def _should_stop(self, scores):
+        """True when none of the last ``n_iter_no_change`` scores improved on
+        the one before them by more than ``tol`` (scores: higher is better)."""
+        reference_position = self.n_iter_no_change + 1
+        if len(scores) < reference_position:
+            return False
+        reference = scores[-reference_position] + self.tol
+        return not any(score > reference for score in scores[-reference_position + 1:])
+
+    def _print_progress(self, stage, seconds):
+        message = f"[{stage + 1}/{self.max_iter}] train score: {self.train_score_[-1]:.5f}"
+        if self.validation_score_:
+            message += f", validation score: {self.validation_score_[-1]:.5f}"
+        print(message + f", in {seconds:.3f}s")
+
+    # -- prediction ----------------------------------------------------------
+    def _raw_predict(self, X):
+        check_is_fitted(self, "_ensemble")
+        X = validate_data(
+            self, X, dtype=[X_DTYPE], ensure_all_finite="allow-nan", reset=False
+        )
+        with numba_threads(effective_n_threads(self.n_threads)):
+            return self._ensemble.raw_predict(X)
+
+    def _staged_raw_predict(self, X):
+        check_is_fitted(self, "_ensemble")
+        X = validate_data(
+            self, X, dtype=[X_DTYPE], ensure_all_finite="allow-nan", reset=False
+        )
+        with numba_threads(effective_n_threads(self.n_threads)):
+            yield from self._ensemble.staged_raw_predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class _Dataset:
+    """Training or validation data with its binned form and raw predictions."""
+
+    def __init__(self, estimator, X, y, sample_weight):
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+        self.n = X.shape[0]
+        self.X_binned = estimator._bin_mapper.transform(X)
+        self.missing_bin = estimator._bin_mapper.missing_bin_
+        self.raw = estimator._ensemble.raw_predict(
+            self.X_binned, binned=True, missing_bin=self.missing_bin
+        )
+        self._decode = getattr(estimator, "classes_", None)
+
+    @property
+    def weights_or_ones(self):
+        if self.sample_weight is None:
+            return np.ones(self.n, dtype=Y_DTYPE)
+        return self.sample_weight
+
+    @property
+    def y_original(self):
+        """Targets as the user gave them (class labels for classifiers)."""
+        if self._decode is None:
+            return self.y
+        return self._decode[self.y.astype(np.intp)]
+
+    def add_last_stage(self, ensemble):
+        stage = ensemble.n_stages - 1
+        ensemble.add_stages(
+            self.raw, self.X_binned, stage, stage + 1, True, self.missing_bin
+        )
+
+    def scoring_subsample(self, seed):
+        if self.n <= _SCORER_SUBSAMPLE:
+            return self.X, self.y_original, self.sample_weight
+        rows = np.random.RandomState(seed).choice(
+            self.n, _SCORER_SUBSAMPLE, replace=False
+        )
+        sw = None if self.sample_weight is None else self.sample_weight[rows]
+        return self.X[rows], self.y_original[rows], sw
+
+
+_COMMON_DOC = """
+    learning_rate : float, default=0.1
+        Shrinkage of each tree (the coefficient a stage's trees enter with).
+    max_iter : int, default=100
+        Maximum number of boosting stages (trees per output).
+    max_leaf_nodes : int or None, default=31
+        Maximum number of leaves per tree; trees grow best-first.
+    max_depth : int or None, default=None
+        Maximum depth of each tree (the root has depth 0).
+    min_samples_leaf : int, default=20
+        Minimum number of training samples per leaf.
+    min_hessian_to_split : float, default=1e-3
+        Minimum sum of hessians in each child of a split.
+    l2_regularization : float, default=0.0
+        L2 penalty ``lambda`` on leaf values, inside the Newton step
+        ``-G / (H + lambda)``.
+    max_bins : int, default=255
+        Maximum number of bins per feature for non-missing values (at most
+        255); one more bin is reserved for missing values.
+    early_stopping : "auto" or bool, default="auto"
+        "auto" enables early stopping above 10,000 samples or when a
+        validation set is passed to ``fit``.
+    validation_fraction : int, float or None, default=0.1
+        Share (or number) of training samples held out for early stopping;
+        ``None`` scores on the training data.
+    n_iter_no_change : int, default=10
+        Stop when the last ``n_iter_no_change`` scores did not improve on the
+        one before them by more than ``tol``.
+    tol : float, default=1e-7
+        Minimum improvement that counts for early stopping.
+    scoring : str, callable or None, default="loss"
+        Early-stopping score: "loss" (minus the loss), a scikit-learn scorer
+        name or callable, or ``None`` for the estimator's ``score``.
+    warm_start : bool, default=False
+        Continue the previous fit with more stages instead of starting anew.
+    verbose : int, default=0
+        Print progress every stage when positive.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split and the binning subsample.
+    n_threads : int or None, default=None
+        Threads for the Numba kernels; ``None`` uses all. The fitted model
+        does not depend on it.
+
+    Attributes
+    ----------
+    n_iter_ : int
+        Number of stages fitted.
+    train_score_ : ndarray of shape (n_iter_ + 1,)
+        Score on the training data before the first stage and after each
+        one: minus the loss, or the ``scoring`` score on at most 10,000
+        training samples when early stopping uses another scorer.
+    validation_score_ : ndarray of shape (n_iter_ + 1,) or (0,)
+        Score on the validation data; empty without early stopping.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen in ``fit`` (only when X has string column names).
+"""
+
+
+class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
+    __doc__ = (
+        """Histogram gradient boosting regressor.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "absolute_error", "poisson"}, default="squared_error"
+        Loss to minimise. "poisson" uses a log link and needs ``y >= 0``.
+"""
+        + _COMMON_DOC
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from accelboost import AccelBoostRegressor
+    >>> X, y = make_regression(n_samples=200, random_state=0)
+    >>> model = AccelBoostRegressor(max_iter=20).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2,)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **BaseAccelBoost._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "absolute_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        learning_rate=0.1,
+        max_iter=100,
+        max_leaf_nodes=31,
+        max_depth=None,
+        min_samples_leaf=20,
+        min_hessian_to_split=1e-3,
+        l2_regularization=0.0,
+        max_bins=255,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-7,
+        scoring="loss",
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        n_threads=None,
+    ):
+        super().__init__(
+            loss=loss,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            max_leaf_nodes=max_leaf_nodes,
+            max_depth=max_depth,
+            min_samples_leaf=min_samples_leaf,
+            min_hessian_to_split=min_hessian_to_split,
+            l2_regularization=l2_regularization,
+            max_bins=max_bins,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            scoring=scoring,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            n_threads=n_threads,
+        )
+
+    def _encode_y(self, y, sample_weight):
+        y = np.asarray(y, dtype=Y_DTYPE)
+        if self.loss == "poisson":
+            if np.any(y < 0):
+                raise ValueError("loss='poisson' requires non-negative y.")
+            weights = np.ones_like(y) if sample_weight is None else sample_weight
+            if not np.sum(y * weights) > 0:
+                raise ValueError("loss='poisson' requires sum(y) > 0.")
+        return y
+
+    def _make_loss(self):
+        return make_loss(self.loss)
+
+    def predict(self, X):
+        """Predict regression targets for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self._loss.inverse_link(self._raw_predict(X))[:, 0]
+
+    def staged_predict(self, X):
+        """Yield the predictions for ``X`` after each stage.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Yields
+        ------
+        y : ndarray of shape (n_samples,)
+        """
+        for raw in self._staged_raw_predict(X):
+            yield self._loss.inverse_link(raw)[:, 0]
+
+
+class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
+    __doc__ = (
+        """Histogram gradient boosting classifier.
+
+    Binary problems fit one tree per stage on the logit; problems with K > 2
+    classes fit K trees per stage on the softmax's raw scores.
+
+    Parameters
+    ----------
+    loss : {"log_loss"}, default="log_loss"
+        Cross-entropy, binary or multinomial.
+"""
+        + _COMMON_DOC
+        + """    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from accelboost import AccelBoostClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = AccelBoostClassifier(max_iter=20).fit(X, y)
+    >>> model.predict_proba(X[:2]).shape
+    (2, 3)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **BaseAccelBoost._parameter_constraints,
+        "loss": [StrOptions({"log_loss"})],
+    }
+
+    def __init__(
+        self,
+        loss="log_loss",
+        *,
+        learning_rate=0.1,
+        max_iter=100,
+        max_leaf_nodes=31,
+        max_depth=None,
+        min_samples_leaf=20,
+        min_hessian_to_split=1e-3,
+        l2_regularization=0.0,
+        max_bins=255,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-7,
+        scoring="loss",
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        n_threads=None,
+    ):
+        super().__init__(
+            loss=loss,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            max_leaf_nodes=max_leaf_nodes,
+            max_depth=max_depth,
+            min_samples_leaf=min_samples_leaf,
+            min_hessian_to_split=min_hessian_to_split,
+            l2_regularization=l2_regularization,
+            max_bins=max_bins,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            scoring=scoring,
+            warm_start=warm_start,
+            verbose=verbose,
+            random_state=random_state,
+            n_threads=n_threads,
+        )
+
+    def _encode_y(self, y, sample_weight):
+        check_classification_targets(y)
+        if hasattr(self, "classes_") and self.warm_start and hasattr(self, "_ensemble"):
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y contains labels {unknown.tolist()} not seen in the first "
+                    "fit; warm_start cannot add classes."
+                )
+            return np.searchsorted(self.classes_, y).astype(Y_DTYPE)
+        encoder = LabelEncoder()
+        encoded = encoder.fit_transform(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                "y contains only one class "
+                f"({encoder.classes_[0]!r}); a classifier needs at least 2 "
+                "classes."
+            )
+        self.classes_ = encoder.classes_
+        return encoded.astype(Y_DTYPE)
+
+    def _encode_y_val(self, y):
+        check_classification_targets(y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y_val contains labels {unknown.tolist()} absent from y."
+            )
+        return np.searchsorted(self.classes_, y).astype(Y_DTYPE)
+
+    def _make_loss(self):
+        return make_loss("log_loss", n_classes=len(self.classes_))
+
+    def decision_function(self, X):
+        """Raw scores: the logit (binary) or one score per class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        raw = self._raw_predict(X)
+        return raw[:, 0] if raw.shape[1] == 1 else raw
+
+    def staged_decision_function(self, X):
+        """Yield ``decision_function(X)`` after each stage.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Yields
+        ------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        for raw in self._staged_raw_predict(X):
+            yield raw[:, 0] if raw.shape[1] == 1 else raw
+
+    def predict_proba(self, X):
+        """Class probabilities for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._loss.inverse_link(self._raw_predict(X))
+
+    def staged_predict_proba(self, X):
+        """Yield ``predict_proba(X)`` after each stage.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Yields
+        ------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        for raw in self._staged_raw_predict(X):
+            yield self._loss.inverse_link(raw)
+
+    def predict(self, X):
+        """Predict class labels for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def staged_predict(self, X):
+        """Yield the predicted labels after each stage.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Yields
+        ------
+        labels : ndarray of shape (n_samples,)
+        """
+        for proba in self.staged_predict_proba(X):
+            yield self.classes_[np.argmax(proba, axis=1)]

@@ -1,0 +1,251 @@
+"""Losses: gradient and hessian kernels, baseline prediction, inverse link.
+
+Each loss is written on the raw (link-scale) prediction ``raw`` of shape
+``(n_samples, n_outputs)``. Gradients and hessians are returned with shape
+``(n_outputs, n_samples)`` so each output's column is contiguous for the
+histogram kernels. Conventions follow scikit-learn's "half" losses, so the
+Newton leaves and the reported losses agree with HistGradientBoosting.
+"""
+
+import numpy as np
+from numba import njit, prange
+from scipy.special import expit, softmax, xlogy
+
+from ._common import G_H_DTYPE
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """Median of ``values`` where ``weights`` count repetitions.
+
+    With integer weights it equals ``np.median(np.repeat(values, weights))``:
+    when half the total weight falls exactly between two values they are
+    averaged.
+    """
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    w = weights[order]
+    keep = w > 0
+    v, w = v[keep], w[keep]
+    if len(v) == 0:
+        return 0.0
+    cum = np.cumsum(w)
+    half = 0.5 * cum[-1]
+    j = int(np.searchsorted(cum, half, side="left"))
+    j = min(j, len(v) - 1)
+    if cum[j] == half and j + 1 < len(v):
+        return 0.5 * (v[j] + v[j + 1])
+    return float(v[j])
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _squared_error_grad_hess(y, raw, sw, g, h):
+    for i in prange(y.shape[0]):
+        g[0, i] = sw[i] * (raw[i, 0] - y[i])
+        h[0, i] = sw[i]
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _absolute_error_grad_hess(y, raw, sw, g, h):
+    for i in prange(y.shape[0]):
+        g[0, i] = sw[i] * np.sign(raw[i, 0] - y[i])
+        h[0, i] = sw[i]
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _poisson_grad_hess(y, raw, sw, g, h):
+    for i in prange(y.shape[0]):
+        mu = np.exp(raw[i, 0])
+        g[0, i] = sw[i] * (mu - y[i])
+        h[0, i] = sw[i] * mu
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _binary_log_loss_grad_hess(y, raw, sw, g, h):
+    for i in prange(y.shape[0]):
+        r = raw[i, 0]
+        # Stable sigmoid on both sides of zero.
+        if r >= 0:
+            p = 1.0 / (1.0 + np.exp(-r))
+        else:
+            e = np.exp(r)
+            p = e / (1.0 + e)
+        g[0, i] = sw[i] * (p - y[i])
+        h[0, i] = sw[i] * p * (1.0 - p)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _multinomial_grad_hess(y, raw, sw, g, h):
+    n_classes = raw.shape[1]
+    for i in prange(y.shape[0]):
+        m = raw[i, 0]
+        for k in range(1, n_classes):
+            m = max(m, raw[i, k])
+        total = 0.0
+        for k in range(n_classes):
+            total += np.exp(raw[i, k] - m)
+        for k in range(n_classes):
+            p = np.exp(raw[i, k] - m) / total
+            target = 1.0 if y[i] == k else 0.0
+            g[k, i] = sw[i] * (p - target)
+            h[k, i] = sw[i] * p * (1.0 - p)
+
+
+class Loss:
+    """A boosting loss. Subclasses set the kernel and the formulas.
+
+    Parameters
+    ----------
+    n_outputs : int
+        Number of raw outputs per sample (1, or the number of classes).
+    """
+
+    name = ""
+    #: Whether the hessian is the same for all samples (when unweighted).
+    constant_hessian = False
+    #: Whether leaves are re-fitted after growth (e.g. medians).
+    refits_leaves = False
+
+    def __init__(self, n_outputs: int = 1):
+        self.n_outputs = n_outputs
+
+    def gradient_hessian(self, y, raw, sample_weight, gradients, hessians):
+        """Fill ``gradients`` and ``hessians`` (n_outputs, n_samples) at ``raw``."""
+        self._kernel(y, raw, sample_weight, gradients, hessians)
+
+    def baseline(self, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+        """Constant raw prediction that minimises the loss, shape (n_outputs,)."""
+        raise NotImplementedError
+
+    def pointwise(self, y: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """Loss of each sample."""
+        raise NotImplementedError
+
+    def __call__(self, y, raw, sample_weight=None) -> float:
+        """Weighted mean loss."""
+        return float(np.average(self.pointwise(y, raw), weights=sample_weight))
+
+    def inverse_link(self, raw: np.ndarray) -> np.ndarray:
+        """Map raw predictions to the response scale."""
+        return raw
+
+    def refit_leaf(self, y, raw, sample_weight) -> float:
+        """Value of a leaf holding these samples (only if ``refits_leaves``)."""
+        raise NotImplementedError
+
+
+class SquaredError(Loss):
+    """Half squared error ``(y - raw)^2 / 2``."""
+
+    name = "squared_error"
+    constant_hessian = True
+    _kernel = staticmethod(_squared_error_grad_hess)
+
+    def baseline(self, y, sample_weight):
+        return np.array([np.average(y, weights=sample_weight)])
+
+    def pointwise(self, y, raw):
+        return 0.5 * (y - raw[:, 0]) ** 2
+
+
+class AbsoluteError(Loss):
+    """Absolute error ``|y - raw|``; leaves are weighted medians of residuals."""
+
+    name = "absolute_error"
+    constant_hessian = True
+    refits_leaves = True
+    _kernel = staticmethod(_absolute_error_grad_hess)
+
+    def baseline(self, y, sample_weight):
+        return np.array([weighted_median(y, sample_weight)])
+
+    def pointwise(self, y, raw):
+        return np.abs(y - raw[:, 0])
+
+    def refit_leaf(self, y, raw, sample_weight):
+        return weighted_median(y - raw[:, 0], sample_weight)
+
+
+class Poisson(Loss):
+    """Half Poisson deviance with log link; ``y >= 0`` and ``sum(y) > 0``."""
+
+    name = "poisson"
+    _kernel = staticmethod(_poisson_grad_hess)
+
+    def baseline(self, y, sample_weight):
+        return np.array([np.log(np.average(y, weights=sample_weight))])
+
+    def pointwise(self, y, raw):
+        r = raw[:, 0]
+        return np.exp(r) - y * r + xlogy(y, y) - y
+
+    def inverse_link(self, raw):
+        return np.exp(raw)
+
+
+class BinaryLogLoss(Loss):
+    """Binary cross-entropy with logit link; ``y`` in {0, 1}."""
+
+    name = "log_loss"
+    _kernel = staticmethod(_binary_log_loss_grad_hess)
+
+    def baseline(self, y, sample_weight):
+        p = np.clip(np.average(y, weights=sample_weight), 1e-15, 1 - 1e-15)
+        return np.array([np.log(p / (1 - p))])
+
+    def pointwise(self, y, raw):
+        r = raw[:, 0]
+        return np.logaddexp(0.0, r) - y * r
+
+    def inverse_link(self, raw):
+        p = expit(raw[:, 0])
+        return np.column_stack([1.0 - p, p])
+
+
+class MultinomialLogLoss(Loss):
+    """Multiclass cross-entropy with softmax link; ``y`` in {0, ..., K-1}."""
+
+    name = "log_loss"
+    _kernel = staticmethod(_multinomial_grad_hess)
+
+    def baseline(self, y, sample_weight):
+        counts = np.bincount(
+            y.astype(np.intp), weights=sample_weight, minlength=self.n_outputs
+        )
+        p = np.clip(counts / counts.sum(), 1e-15, 1.0)
+        log_p = np.log(p)
+        return log_p - log_p.mean()
+
+    def pointwise(self, y, raw):
+        m = raw.max(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(np.exp(raw - m).sum(axis=1))
+        return lse - raw[np.arange(len(y)), y.astype(np.intp)]
+
+    def inverse_link(self, raw):
+        return softmax(raw, axis=1)
+
+
+REGRESSION_LOSSES = {
+    "squared_error": SquaredError,
+    "absolute_error": AbsoluteError,
+    "poisson": Poisson,
+}
+
+
+def make_loss(name: str, n_classes: int | None = None) -> Loss:
+    """Loss object for a parameter value ``loss`` (and number of classes)."""
+    if name == "log_loss":
+        if n_classes is None:
+            raise ValueError("log_loss needs the number of classes.")
+        if n_classes <= 2:
+            return BinaryLogLoss(1)
+        return MultinomialLogLoss(n_classes)
+    return REGRESSION_LOSSES[name](1)
+
+
+def allocate_gradients(n_outputs: int, n_samples: int):
+    """Gradient and hessian buffers of shape (n_outputs, n_samples)."""
+    return (
+        np.empty((n_outputs, n_samples), dtype=G_H_DTYPE),
+        np.empty((n_outputs, n_samples), dtype=G_H_DTYPE),
+    )
+

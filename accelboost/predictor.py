@@ -1,0 +1,82 @@
+"""Prediction by walking flat node arrays, in parallel over rows.
+
+Several trees are packed into one node array with the start of each tree
+(``tree_starts``) and the output column it adds to (``tree_columns``). One
+kernel call adds a whole range of trees, so predicting with T trees is one
+pass over the rows, not T.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import NODE_DTYPE
+
+
+@njit(inline="always")
+def _leaf_value(nodes, root, x_row, binned, missing_bin):
+    node_idx = root
+    while not nodes[node_idx].is_leaf:
+        node = nodes[node_idx]
+        x = x_row[node.feature_idx]
+        if binned:
+            is_missing = x == missing_bin
+            go_left = x <= node.bin_threshold
+        else:
+            is_missing = np.isnan(x)
+            go_left = x <= node.num_threshold
+        if is_missing:
+            go_left = node.missing_go_left
+        node_idx = root + (node.left if go_left else node.right)
+    return nodes[node_idx].value
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def add_tree_values(
+    nodes, tree_starts, tree_columns, first, stop, X, binned, missing_bin, out
+):
+    """``out[i, tree_columns[t]] += value of tree t at row i``, t in [first, stop).
+
+    Parameters
+    ----------
+    nodes : ndarray of NODE_DTYPE
+        Trees packed one after another; child indices are tree-relative.
+    tree_starts : ndarray of intp
+        Index of each tree's root in ``nodes``.
+    tree_columns : ndarray of intp
+        Output column of each tree (the class, for multiclass models).
+    first, stop : int
+        Range of trees to add, in order.
+    X : ndarray, shape (n_samples, n_features)
+        Raw float64 values, or uint8 bins when ``binned``.
+    binned : bool
+    missing_bin : int
+        Bin code of NaN (used when ``binned``).
+    out : ndarray of float64, shape (n_samples, n_columns)
+        Updated in place. Trees are added in order, the same order as the
+        training-time updates, so the sums agree bit for bit.
+    """
+    for i in prange(X.shape[0]):
+        x_row = X[i]
+        for t in range(first, stop):
+            out[i, tree_columns[t]] += _leaf_value(
+                nodes, tree_starts[t], x_row, binned, missing_bin
+            )
+
+
+def pack_trees(trees: list[np.ndarray], scales: np.ndarray | None = None):
+    """Concatenate node arrays, scaling each tree's values by ``scales[t]``.
+
+    Returns
+    -------
+    nodes : ndarray of NODE_DTYPE
+    tree_starts : ndarray of intp
+    """
+    sizes = np.array([len(t) for t in trees], dtype=np.intp)
+    tree_starts = np.zeros(len(trees), dtype=np.intp)
+    np.cumsum(sizes[:-1], out=tree_starts[1:])
+    nodes = (
+        np.concatenate(trees) if trees else np.zeros(0, dtype=NODE_DTYPE)
+    )
+    if scales is not None and len(trees):
+        nodes["value"] *= np.repeat(scales, sizes)
+    return nodes, tree_starts

@@ -1,0 +1,255 @@
+"""Split search on histograms, and partition of a node's samples.
+
+The gain of a split with L2 regularization ``lambda`` inside the Newton
+preconditioner is::
+
+    gain = G_L^2 / (H_L + lambda) + G_R^2 / (H_R + lambda) - G^2 / (H + lambda)
+
+(twice the decrease of the second-order loss). Samples with a missing value
+go to whichever side gains more; if the node saw no missing value they go to
+the side with more samples.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import HIST_COUNT, HIST_GRAD, HIST_HESS
+
+
+@njit(inline="always")
+def _score(sum_g, sum_h, l2):
+    denominator = sum_h + l2
+    if denominator <= 0.0:
+        return 0.0
+    return sum_g * sum_g / denominator
+
+
+@njit(nogil=True, cache=True)
+def leaf_value(sum_g, sum_h, l2):
+    """Newton step ``-G / (H + lambda)`` (0 where the denominator vanishes)."""
+    denominator = sum_h + l2
+    if denominator <= 0.0:
+        return 0.0
+    return -sum_g / denominator
+
+
+@njit(inline="always")
+def _admissible(count_l, hess_l, count_r, hess_r, min_samples_leaf, min_hessian):
+    return (
+        count_l >= min_samples_leaf
+        and count_r >= min_samples_leaf
+        and hess_l >= min_hessian
+        and hess_r >= min_hessian
+    )
+
+
+@njit(nogil=True, cache=True)
+def _best_split_of_feature(
+    hist_f,
+    n_bins_non_missing,
+    missing_bin,
+    sum_g,
+    sum_h,
+    count,
+    l2,
+    min_samples_leaf,
+    min_hessian,
+):
+    """Best (gain, bin, missing_go_left, G_L, H_L, n_L) for one feature.
+
+    Left-to-right scan with missing values on the right, then (only if the
+    node has missing values) right-to-left with missing values on the left.
+    ``bin`` is the last bin that goes left; -1 means no admissible split.
+    """
+    parent_score = _score(sum_g, sum_h, l2)
+    best_gain = -np.inf
+    best_bin = -1
+    best_missing_left = False
+    best_g = 0.0
+    best_h = 0.0
+    best_n = 0.0
+
+    has_missing = hist_f[missing_bin, HIST_COUNT] > 0
+    # With missing values the last non-missing bin is a candidate too: it
+    # separates all non-missing values from the missing ones.
+    last_bin = n_bins_non_missing - 1 if has_missing else n_bins_non_missing - 2
+    g_l = 0.0
+    h_l = 0.0
+    n_l = 0.0
+    for b in range(last_bin + 1):
+        g_l += hist_f[b, HIST_GRAD]
+        h_l += hist_f[b, HIST_HESS]
+        n_l += hist_f[b, HIST_COUNT]
+        g_r = sum_g - g_l
+        h_r = sum_h - h_l
+        n_r = count - n_l
+        if not _admissible(n_l, h_l, n_r, h_r, min_samples_leaf, min_hessian):
+            continue
+        gain = _score(g_l, h_l, l2) + _score(g_r, h_r, l2) - parent_score
+        if gain > best_gain:
+            best_gain = gain
+            best_bin = b
+            best_g = g_l
+            best_h = h_l
+            best_n = n_l
+            # Without missing values in the node, NaN at predict time follows
+            # the majority.
+            best_missing_left = (not has_missing) and n_l >= n_r
+
+    if has_missing:
+        g_r = 0.0
+        h_r = 0.0
+        n_r = 0.0
+        for b in range(n_bins_non_missing - 1, 0, -1):
+            g_r += hist_f[b, HIST_GRAD]
+            h_r += hist_f[b, HIST_HESS]
+            n_r += hist_f[b, HIST_COUNT]
+            g_l = sum_g - g_r
+            h_l = sum_h - h_r
+            n_l = count - n_r
+            if not _admissible(n_l, h_l, n_r, h_r, min_samples_leaf, min_hessian):
+                continue
+            gain = _score(g_l, h_l, l2) + _score(g_r, h_r, l2) - parent_score
+            if gain > best_gain:
+                best_gain = gain
+                best_bin = b - 1
+                best_missing_left = True
+                best_g = g_l
+                best_h = h_l
+                best_n = n_l
+    return best_gain, best_bin, best_missing_left, best_g, best_h, best_n
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def find_best_split(
+    hist,
+    n_bins_non_missing,
+    missing_bin,
+    sum_g,
+    sum_h,
+    count,
+    l2,
+    min_samples_leaf,
+    min_hessian,
+):
+    """Best split of a node over all features.
+
+    Returns
+    -------
+    gain, feature, bin, missing_go_left, G_L, H_L, n_L
+        ``feature == -1`` when no split satisfies the constraints. Ties go to
+        the lowest feature index, so the result is thread-count independent.
+    """
+    n_features = hist.shape[0]
+    gains = np.empty(n_features)
+    bins = np.empty(n_features, dtype=np.int64)
+    missing_left = np.empty(n_features, dtype=np.bool_)
+    left_g = np.empty(n_features)
+    left_h = np.empty(n_features)
+    left_n = np.empty(n_features)
+    for f in prange(n_features):
+        (gains[f], bins[f], missing_left[f], left_g[f], left_h[f], left_n[f]) = (
+            _best_split_of_feature(
+                hist[f],
+                n_bins_non_missing[f],
+                missing_bin,
+                sum_g,
+                sum_h,
+                count,
+                l2,
+                min_samples_leaf,
+                min_hessian,
+            )
+        )
+    best = -1
+    best_gain = -np.inf
+    for f in range(n_features):
+        if bins[f] >= 0 and gains[f] > best_gain:
+            best_gain = gains[f]
+            best = f
+    if best < 0:
+        return -np.inf, -1, -1, False, 0.0, 0.0, 0.0
+    return (
+        gains[best],
+        best,
+        bins[best],
+        missing_left[best],
+        left_g[best],
+        left_h[best],
+        left_n[best],
+    )
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def partition(
+    sample_indices,
+    column,
+    bin_threshold,
+    missing_go_left,
+    missing_bin,
+    n_chunks,
+    buffer,
+):
+    """Stable in-place partition of a node's rows into left then right.
+
+    Each chunk counts its left rows, prefix sums give every chunk its write
+    offsets, then chunks write in parallel. The result is the stable
+    partition whatever ``n_chunks`` is, so sorted input stays sorted.
+
+    Parameters
+    ----------
+    sample_indices : ndarray of uint32
+        The node's rows; rearranged in place.
+    column : ndarray of uint8
+        The split feature's binned values for all rows.
+    bin_threshold : int
+        Rows with ``bin <= bin_threshold`` go left.
+    missing_go_left : bool
+    missing_bin : int
+    n_chunks : int
+        Number of chunks to work on in parallel.
+    buffer : ndarray of uint32, at least as long as ``sample_indices``
+
+    Returns
+    -------
+    n_left : int
+    """
+    n = sample_indices.shape[0]
+    n_chunks = max(1, min(n_chunks, n))
+    chunk = (n + n_chunks - 1) // n_chunks
+    left_counts = np.zeros(n_chunks, dtype=np.int64)
+    for c in prange(n_chunks):
+        count = 0
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            b = column[sample_indices[i]]
+            if b == missing_bin:
+                count += missing_go_left
+            else:
+                count += b <= bin_threshold
+        left_counts[c] = count
+    n_left = 0
+    left_offsets = np.empty(n_chunks, dtype=np.int64)
+    right_offsets = np.empty(n_chunks, dtype=np.int64)
+    for c in range(n_chunks):
+        left_offsets[c] = n_left
+        n_left += left_counts[c]
+    n_right = 0
+    for c in range(n_chunks):
+        right_offsets[c] = n_left + n_right
+        n_right += min(n, (c + 1) * chunk) - c * chunk - left_counts[c]
+    for c in prange(n_chunks):
+        lo = left_offsets[c]
+        ro = right_offsets[c]
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            s = sample_indices[i]
+            b = column[s]
+            goes_left = missing_go_left if b == missing_bin else b <= bin_threshold
+            if goes_left:
+                buffer[lo] = s
+                lo += 1
+            else:
+                buffer[ro] = s
+                ro += 1
+    for i in prange(n):
+        sample_indices[i] = buffer[i]
+    return n_left
