@@ -11,9 +11,12 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import MAX_BINS, X_BINNED_DTYPE, X_DTYPE
+from ._quantile import weighted_quantiles
 
 
-def find_bin_thresholds(column: np.ndarray, max_bins: int) -> np.ndarray:
+def find_bin_thresholds(
+    column: np.ndarray, max_bins: int, sample_weight: np.ndarray | None = None
+) -> np.ndarray:
     """Thresholds between consecutive bins of one feature.
 
     Parameters
@@ -22,26 +25,31 @@ def find_bin_thresholds(column: np.ndarray, max_bins: int) -> np.ndarray:
         Feature values, possibly with NaN (ignored here).
     max_bins : int
         Maximum number of bins for the non-missing values (<= 255).
+    sample_weight : ndarray of shape (n_samples,) or None
+        Weights count repetitions: integer weights bin as repeated rows do,
+        and zero-weight rows are ignored.
 
     Returns
     -------
     thresholds : ndarray of shape (n_bins_non_missing - 1,)
         Strictly increasing. With few distinct values they are the midpoints
-        between consecutive distinct values; otherwise midpoint quantiles.
+        between consecutive distinct values; otherwise weighted quantiles
+        (averaged inverted CDF, as scikit-learn's HistGradientBoosting).
     """
-    column = column[~np.isnan(column)]
+    keep = ~np.isnan(column)
+    if sample_weight is not None:
+        keep &= sample_weight > 0
+        sample_weight = sample_weight[keep]
+    column = column[keep]
     distinct = np.unique(column)
     if len(distinct) <= max_bins:
         thresholds = 0.5 * (distinct[:-1] + distinct[1:])
         # Between two adjacent floats the midpoint rounds to one of them; it
         # must stay below the larger one, or both values share a bin.
-        upper = distinct[1:]
-        thresholds = np.where(thresholds >= upper, distinct[:-1], thresholds)
+        thresholds = np.where(thresholds >= distinct[1:], distinct[:-1], thresholds)
     else:
-        percentiles = np.linspace(0, 100, num=max_bins + 1)[1:-1]
-        thresholds = np.unique(
-            np.percentile(column, percentiles, method="midpoint")
-        )
+        quantiles = np.linspace(0, 1, num=max_bins + 1)[1:-1]
+        thresholds = np.unique(weighted_quantiles(column, sample_weight, quantiles))
     return np.asarray(thresholds, dtype=X_DTYPE)
 
 
@@ -72,8 +80,21 @@ class BinMapper:
         self.subsample = subsample
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray) -> "BinMapper":
-        """Compute bin thresholds of every column of ``X``."""
+    def fit(
+        self, X: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> "BinMapper":
+        """Compute bin thresholds of every column of ``X``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+        sample_weight : ndarray of shape (n_samples,) or None
+            See ``find_bin_thresholds``.
+
+        Returns
+        -------
+        self : BinMapper
+        """
         if not 2 <= self.max_bins <= MAX_BINS:
             raise ValueError(
                 f"max_bins must be in [2, {MAX_BINS}], got {self.max_bins}."
@@ -82,8 +103,12 @@ class BinMapper:
             rng = np.random.RandomState(self.random_state)
             rows = np.sort(rng.choice(X.shape[0], self.subsample, replace=False))
             X = X.take(rows, axis=0)
+            if sample_weight is not None:
+                sample_weight = sample_weight[rows]
         self.bin_thresholds_ = [
-            find_bin_thresholds(np.ascontiguousarray(X[:, f]), self.max_bins)
+            find_bin_thresholds(
+                np.ascontiguousarray(X[:, f]), self.max_bins, sample_weight
+            )
             for f in range(X.shape[1])
         ]
         self.n_bins_non_missing_ = np.array(
@@ -109,9 +134,11 @@ class BinMapper:
         )
         return binned
 
-    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+    def fit_transform(
+        self, X: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> np.ndarray:
         """Fit thresholds on ``X`` and return it binned."""
-        return self.fit(X).transform(X)
+        return self.fit(X, sample_weight).transform(X)
 
 
 @njit(parallel=True, nogil=True, cache=True)

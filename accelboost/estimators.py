@@ -242,7 +242,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
         if not warm:
             self._bin_mapper = BinMapper(
                 max_bins=self.max_bins, random_state=self._random_seed
-            ).fit(X)
+            ).fit(X, sample_weight)
             self._loss = self._make_loss()
             weights = np.ones_like(y) if sample_weight is None else sample_weight
             self._ensemble = TreeEnsemble(self._loss.baseline(y, weights))
@@ -608,7 +608,8 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self._loss.inverse_link(self._raw_predict(X))[:, 0]
+        raw = self._raw_predict(X)
+        return self._loss.inverse_link(raw)[:, 0]
 
     def staged_predict(self, X):
         """Yield the predictions for ``X`` after each stage.
@@ -772,7 +773,8 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return self._loss.inverse_link(self._raw_predict(X))
+        raw = self._raw_predict(X)
+        return self._loss.inverse_link(raw)
 
     def staged_predict_proba(self, X):
         """Yield ``predict_proba(X)`` after each stage.
@@ -799,7 +801,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return self._labels(self._raw_predict(X))
 
     def staged_predict(self, X):
         """Yield the predicted labels after each stage.
@@ -812,5 +814,12 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         ------
         labels : ndarray of shape (n_samples,)
         """
-        for proba in self.staged_predict_proba(X):
-            yield self.classes_[np.argmax(proba, axis=1)]
+        for raw in self._staged_raw_predict(X):
+            yield self._labels(raw)
+
+    def _labels(self, raw):
+        # Decide on the raw scores, not on rounded probabilities, so that
+        # predict always agrees with decision_function.
+        if raw.shape[1] == 1:
+            return self.classes_[(raw[:, 0] > 0).astype(np.intp)]
+        return self.classes_[np.argmax(raw, axis=1)]

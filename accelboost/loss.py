@@ -12,29 +12,7 @@ from numba import njit, prange
 from scipy.special import expit, softmax, xlogy
 
 from ._common import G_H_DTYPE
-
-
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """Median of ``values`` where ``weights`` count repetitions.
-
-    With integer weights it equals ``np.median(np.repeat(values, weights))``:
-    when half the total weight falls exactly between two values they are
-    averaged.
-    """
-    order = np.argsort(values, kind="stable")
-    v = values[order]
-    w = weights[order]
-    keep = w > 0
-    v, w = v[keep], w[keep]
-    if len(v) == 0:
-        return 0.0
-    cum = np.cumsum(w)
-    half = 0.5 * cum[-1]
-    j = int(np.searchsorted(cum, half, side="left"))
-    j = min(j, len(v) - 1)
-    if cum[j] == half and j + 1 < len(v):
-        return 0.5 * (v[j] + v[j + 1])
-    return float(v[j])
+from ._quantile import weighted_median
 
 
 @njit(parallel=True, nogil=True, cache=True)

@@ -1,0 +1,46 @@
+"""Weighted quantiles in which weights count repetitions."""
+
+import numpy as np
+
+
+def weighted_quantiles(
+    values: np.ndarray, weights: np.ndarray | None, quantiles: np.ndarray
+) -> np.ndarray:
+    """Averaged-inverted-CDF quantiles of ``values`` weighted by ``weights``.
+
+    With integer weights this equals
+    ``np.quantile(np.repeat(values, weights), quantiles,
+    method="averaged_inverted_cdf")``: where a quantile falls exactly between
+    two values they are averaged. Zero-weight values are ignored.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n,)
+    weights : ndarray of shape (n,) or None
+        Non-negative; ``None`` means all ones.
+    quantiles : ndarray of shape (m,)
+        In [0, 1].
+
+    Returns
+    -------
+    ndarray of shape (m,)
+    """
+    quantiles = np.asarray(quantiles, dtype=np.float64)
+    if weights is None:
+        weights = np.ones_like(values, dtype=np.float64)
+    keep = weights > 0
+    values, weights = values[keep], weights[keep]
+    if values.size == 0:
+        return np.zeros_like(quantiles)
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    cum = np.cumsum(weights[order])
+    targets = quantiles * cum[-1]
+    low = np.minimum(np.searchsorted(cum, targets, side="left"), len(v) - 1)
+    high = np.minimum(np.searchsorted(cum, targets, side="right"), len(v) - 1)
+    return 0.5 * (v[low] + v[high])
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray | None) -> float:
+    """Median with weights counting repetitions (see ``weighted_quantiles``)."""
+    return float(weighted_quantiles(values, weights, np.array([0.5]))[0])

@@ -1,0 +1,357 @@
+"""Behaviour of AccelBoostRegressor / AccelBoostClassifier as users see it."""
+
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from accelboost import AccelBoostClassifier, AccelBoostRegressor
+
+COMMON = dict(
+    learning_rate=0.1,
+    max_iter=60,
+    max_leaf_nodes=15,
+    min_samples_leaf=20,
+    l2_regularization=0.5,
+    max_bins=255,
+    early_stopping=False,
+)
+
+
+def _regression(n_samples=4000, random_state=0):
+    X, y = make_regression(
+        n_samples=n_samples, n_features=8, n_informative=6, noise=5.0,
+        random_state=random_state,
+    )
+    y = y + 10 * np.sin(X[:, 0])  # something for trees to find
+    return train_test_split(X, y, test_size=0.3, random_state=0)
+
+
+def _classification(n_classes, n_samples=4000):
+    X, y = make_classification(
+        n_samples=n_samples, n_features=10, n_informative=6, n_classes=n_classes,
+        n_clusters_per_class=2, random_state=0,
+    )
+    return train_test_split(X, y, test_size=0.3, random_state=0)
+
+
+# -- parity with HistGradientBoosting -------------------------------------------
+@pytest.mark.parametrize("loss", ["squared_error", "absolute_error"])
+def test_regression_loss_matches_hist_gradient_boosting(loss):
+    X_tr, X_te, y_tr, y_te = _regression()
+    ours = AccelBoostRegressor(loss=loss, **COMMON).fit(X_tr, y_tr)
+    peer = HistGradientBoostingRegressor(loss=loss, **COMMON).fit(X_tr, y_tr)
+    metric = mean_squared_error if loss == "squared_error" else (
+        lambda a, b: np.mean(np.abs(a - b))
+    )
+    ours_loss = metric(y_te, ours.predict(X_te))
+    peer_loss = metric(y_te, peer.predict(X_te))
+    assert ours_loss <= 1.01 * peer_loss
+
+
+def test_poisson_loss_matches_hist_gradient_boosting():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(4000, 6))
+    y = rng.poisson(np.exp(0.5 * X[:, 0] - 0.3 * np.abs(X[:, 1])))
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
+    ours = AccelBoostRegressor(loss="poisson", **COMMON).fit(X_tr, y_tr)
+    peer = HistGradientBoostingRegressor(loss="poisson", **COMMON).fit(X_tr, y_tr)
+    ours_loss = mean_poisson_deviance(y_te, ours.predict(X_te))
+    peer_loss = mean_poisson_deviance(y_te, peer.predict(X_te))
+    assert ours_loss <= 1.01 * peer_loss
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_classification_loss_matches_hist_gradient_boosting(n_classes):
+    X_tr, X_te, y_tr, y_te = _classification(n_classes)
+    ours = AccelBoostClassifier(**COMMON).fit(X_tr, y_tr)
+    peer = HistGradientBoostingClassifier(**COMMON).fit(X_tr, y_tr)
+    ours_loss = log_loss(y_te, ours.predict_proba(X_te))
+    peer_loss = log_loss(y_te, peer.predict_proba(X_te))
+    assert ours_loss <= 1.01 * peer_loss
+    assert ours.predict_proba(X_te).shape == (len(y_te), n_classes)
+
+
+def test_training_loss_decreases_every_stage():
+    X_tr, _, y_tr, _ = _regression()
+    model = AccelBoostRegressor(**COMMON).fit(X_tr, y_tr)
+    assert model.train_score_.shape == (COMMON["max_iter"] + 1,)
+    # train_score_ is minus the loss: Newton steps on squared error with
+    # shrinkage 0.1 never raise it.
+    assert np.all(np.diff(model.train_score_) > 0)
+
+
+# -- determinism ---------------------------------------------------------------
+def _node_arrays(model):
+    return [tree.copy() for tree in model._ensemble.trees]
+
+
+@pytest.mark.parametrize("n_classes", [None, 3])
+def test_one_and_two_threads_give_the_same_model(n_classes):
+    if n_classes is None:
+        X, _, y, _ = _regression()
+        X[::7, 2] = np.nan
+        make = AccelBoostRegressor
+    else:
+        X, _, y, _ = _classification(n_classes)
+        make = AccelBoostClassifier
+    one = make(n_threads=1, **COMMON).fit(X, y)
+    two = make(n_threads=2, **COMMON).fit(X, y)
+    for a, b in zip(_node_arrays(one), _node_arrays(two), strict=True):
+        assert_array_equal(a, b)
+    assert_array_equal(one.predict(X), two.predict(X))
+
+
+# -- staged predictions, warm start, pickling ---------------------------------
+def test_staged_predict_ends_at_predict_and_has_one_entry_per_stage():
+    X_tr, X_te, y_tr, _ = _regression()
+    model = AccelBoostRegressor(**COMMON).fit(X_tr, y_tr)
+    staged = list(model.staged_predict(X_te))
+    assert len(staged) == model.n_iter_
+    assert_array_equal(staged[-1], model.predict(X_te))
+    # the first stage is the baseline plus one shrunk tree
+    first = AccelBoostRegressor(**{**COMMON, "max_iter": 1}).fit(X_tr, y_tr)
+    assert_array_equal(staged[0], first.predict(X_te))
+
+
+def test_staged_predict_proba_matches_predict_proba():
+    X_tr, X_te, y_tr, _ = _classification(3)
+    model = AccelBoostClassifier(**COMMON).fit(X_tr, y_tr)
+    staged = list(model.staged_predict_proba(X_te))
+    assert len(staged) == model.n_iter_
+    assert_allclose(staged[-1], model.predict_proba(X_te), rtol=0, atol=0)
+    labels = list(model.staged_predict(X_te))
+    assert_array_equal(labels[-1], model.predict(X_te))
+
+
+@pytest.mark.parametrize("n_classes", [None, 2, 3])
+def test_warm_start_50_then_25_equals_75(n_classes):
+    if n_classes is None:
+        X, _, y, _ = _regression()
+        make = AccelBoostRegressor
+    else:
+        X, _, y, _ = _classification(n_classes)
+        make = AccelBoostClassifier
+    params = {**COMMON, "random_state": 0}
+    at_once = make(**{**params, "max_iter": 75}).fit(X, y)
+    warm = make(**{**params, "max_iter": 50, "warm_start": True}).fit(X, y)
+    warm.set_params(max_iter=75).fit(X, y)
+    assert warm.n_iter_ == 75
+    for a, b in zip(_node_arrays(at_once), _node_arrays(warm), strict=True):
+        assert_array_equal(a, b)
+    method = "predict" if n_classes is None else "decision_function"
+    assert_array_equal(getattr(warm, method)(X), getattr(at_once, method)(X))
+    assert_array_equal(warm.train_score_, at_once.train_score_)
+
+
+def test_warm_start_with_smaller_max_iter_is_an_error_that_keeps_the_model():
+    X, _, y, _ = _regression()
+    model = AccelBoostRegressor(**{**COMMON, "warm_start": True}).fit(X, y)
+    before = model.predict(X)
+    with pytest.raises(ValueError, match="max_iter=10 must be larger"):
+        model.set_params(max_iter=10).fit(X, y)
+    assert model.n_iter_ == COMMON["max_iter"]
+    assert_array_equal(model.predict(X), before)
+
+
+def test_pickled_model_predicts_identically():
+    X_tr, X_te, y_tr, _ = _classification(3)
+    X_te = X_te.copy()
+    X_te[::5, 0] = np.nan
+    model = AccelBoostClassifier(**COMMON).fit(X_tr, y_tr)
+    loaded = pickle.loads(pickle.dumps(model))
+    assert_array_equal(loaded.predict_proba(X_te), model.predict_proba(X_te))
+    assert_array_equal(loaded.predict(X_te), model.predict(X_te))
+
+
+# -- early stopping ---------------------------------------------------------------
+def test_early_stopping_stops_when_validation_loss_stalls():
+    X_tr, _, y_tr, _ = _regression(n_samples=3000)
+    model = AccelBoostRegressor(
+        learning_rate=0.5, max_iter=500, early_stopping=True,
+        n_iter_no_change=5, validation_fraction=0.2, random_state=0,
+    ).fit(X_tr, y_tr)
+    assert model.n_iter_ < 500
+    scores = model.validation_score_
+    assert scores.shape == model.train_score_.shape == (model.n_iter_ + 1,)
+    # the last n_iter_no_change scores did not beat the one before them
+    assert np.max(scores[-5:]) <= scores[-6] + model.tol
+
+
+def test_early_stopping_auto_depends_on_size_and_validation_set():
+    X, _, y, _ = _regression(n_samples=3000)
+    model = AccelBoostRegressor(max_iter=5).fit(X, y)
+    assert model.validation_score_.size == 0  # small data: off
+    X_tr, X_val, y_tr, y_val = train_test_split(X, y, random_state=0)
+    model = AccelBoostRegressor(max_iter=5).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    assert model.validation_score_.shape == (6,)
+    expected = -0.5 * np.mean((y_val - model.predict(X_val)) ** 2)
+    assert_allclose(model.validation_score_[-1], expected, rtol=1e-10)
+
+
+def test_early_stopping_with_a_scorer():
+    X_tr, _, y_tr, _ = _classification(2)
+    model = AccelBoostClassifier(
+        max_iter=300, early_stopping=True, scoring="accuracy", n_iter_no_change=3,
+        random_state=0,
+    ).fit(X_tr, y_tr)
+    assert model.n_iter_ < 300
+    assert np.all((model.validation_score_ >= 0) & (model.validation_score_ <= 1))
+
+
+# -- scikit-learn tooling --------------------------------------------------------
+def test_pipeline_grid_search_and_cross_validation():
+    X_tr, X_te, y_tr, y_te = _classification(2, n_samples=1500)
+    pipe = make_pipeline(StandardScaler(), AccelBoostClassifier(max_iter=20))
+    search = GridSearchCV(
+        pipe, {"accelboostclassifier__learning_rate": [0.05, 0.3]}, cv=3
+    ).fit(X_tr, y_tr)
+    assert search.best_params_["accelboostclassifier__learning_rate"] in (0.05, 0.3)
+    assert search.score(X_te, y_te) > 0.8
+    scores = cross_val_score(AccelBoostRegressor(max_iter=20), *_regression()[::2])
+    assert scores.shape == (5,) and np.all(scores > 0.5)
+
+
+def test_feature_names_are_remembered_and_checked():
+    pd = pytest.importorskip("pandas")
+    X, _, y, _ = _regression(n_samples=500)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    model = AccelBoostRegressor(max_iter=5).fit(frame, y)
+    assert_array_equal(model.feature_names_in_, frame.columns)
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(frame.rename(columns={"f0": "other"}))
+
+
+# -- missing values ----------------------------------------------------------------
+def test_missing_values_are_learned_and_routed():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(3000, 3))
+    missing = rng.rand(3000) < 0.3
+    X[missing, 0] = np.nan
+    y = np.where(missing, 5.0, X[:, 1])  # the target says where NaN was
+    model = AccelBoostRegressor(max_iter=100, learning_rate=0.3).fit(X, y)
+    pred = model.predict(X)
+    assert np.abs(pred[missing] - 5.0).max() < 0.2
+    # unseen NaN in a feature without missing training values: no garbage
+    X_new = X[:10].copy()
+    X_new[:, 2] = np.nan
+    assert np.all(np.isfinite(model.predict(X_new)))
+
+
+# -- bad input: clear errors before any kernel runs --------------------------------
+@pytest.fixture
+def data():
+    X, _, y, _ = _regression(n_samples=200)
+    return X, y
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_y_is_rejected(data, bad):
+    X, y = data
+    y = y.copy()
+    y[3] = bad
+    with pytest.raises(ValueError, match="Input y contains (NaN|infinity)"):
+        AccelBoostRegressor().fit(X, y)
+
+
+def test_inf_in_X_is_rejected(data):
+    X, y = data
+    X = X.copy()
+    X[0, 0] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        AccelBoostRegressor().fit(X, y)
+
+
+def test_wrong_shapes_are_rejected(data):
+    X, y = data
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        AccelBoostRegressor().fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        AccelBoostRegressor().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        AccelBoostRegressor().fit(X, y, sample_weight=np.ones(len(y) + 1))
+
+
+def test_single_class_is_rejected(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="only one class"):
+        AccelBoostClassifier().fit(X, np.zeros(len(X)))
+
+
+def test_continuous_target_is_rejected_by_classifier(data):
+    X, y = data
+    with pytest.raises(ValueError, match="Unknown label type"):
+        AccelBoostClassifier().fit(X, y)
+
+
+def test_negative_or_all_zero_sample_weights_are_rejected(data):
+    X, y = data
+    weights = np.ones(len(y))
+    weights[0] = -1
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        AccelBoostRegressor().fit(X, y, sample_weight=weights)
+    with pytest.raises(ValueError, match="(no positive entry|at least one non-zero)"):
+        AccelBoostRegressor().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"loss": "huber"}, "'loss' parameter"),
+        ({"learning_rate": 0}, "'learning_rate' parameter"),
+        ({"max_iter": 0}, "'max_iter' parameter"),
+        ({"max_leaf_nodes": 1}, "'max_leaf_nodes' parameter"),
+        ({"max_bins": 256}, "'max_bins' parameter"),
+        ({"min_samples_leaf": 0}, "'min_samples_leaf' parameter"),
+        ({"l2_regularization": -1}, "'l2_regularization' parameter"),
+        ({"validation_fraction": 1.5}, "'validation_fraction' parameter"),
+        ({"n_threads": 0}, "'n_threads' parameter"),
+        ({"early_stopping": "yes"}, "'early_stopping' parameter"),
+    ],
+)
+def test_out_of_range_parameters_are_rejected(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        AccelBoostRegressor(**params).fit(X, y)
+
+
+def test_poisson_rejects_negative_targets(data):
+    X, y = data
+    with pytest.raises(ValueError, match="non-negative y"):
+        AccelBoostRegressor(loss="poisson").fit(X, y)
+
+
+def test_predict_with_wrong_number_of_features_is_rejected(data):
+    X, y = data
+    model = AccelBoostRegressor(max_iter=3).fit(X, y)
+    with pytest.raises(ValueError, match="has 7 features, but AccelBoostRegressor"):
+        model.predict(X[:, :7])
+
+
+def test_predict_before_fit_is_rejected(data):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        AccelBoostClassifier().predict(data[0])
+
+
+def test_failed_refit_keeps_the_fitted_model(data):
+    X, y = data
+    model = AccelBoostRegressor(max_iter=5, warm_start=True).fit(X, y)
+    before = model.predict(X)
+    bad_y = y.copy()
+    bad_y[0] = np.nan
+    with pytest.raises(ValueError):
+        model.set_params(max_iter=10).fit(X, bad_y)
+    assert model.n_iter_ == 5
+    assert_array_equal(model.predict(X), before)

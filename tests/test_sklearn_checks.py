@@ -1,0 +1,23 @@
+"""scikit-learn's own estimator checks: the suite a peer library must pass.
+
+Nothing is skipped or marked as expected to fail. The array-API check skips
+itself unless SCIPY_ARRAY_API is set, so it is set here to make it run.
+"""
+
+import os
+
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from accelboost import AccelBoostClassifier, AccelBoostRegressor  # noqa: E402
+
+
+@parametrize_with_checks(
+    [
+        AccelBoostRegressor(max_iter=20, random_state=0),
+        AccelBoostClassifier(max_iter=20, random_state=0),
+    ]
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
