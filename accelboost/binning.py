@@ -39,9 +39,14 @@ def find_bin_thresholds(
     keep = ~np.isnan(column)
     if sample_weight is not None:
         keep &= sample_weight > 0
-        sample_weight = sample_weight[keep]
-    column = column[keep]
-    distinct = np.unique(column)
+    # Sort once; the distinct values and the quantiles both read it.
+    order = np.argsort(column[keep], kind="stable")
+    column = column[keep][order]
+    if sample_weight is not None:
+        sample_weight = sample_weight[keep][order]
+    is_new = np.ones(column.shape, dtype=bool)
+    is_new[1:] = column[1:] != column[:-1]
+    distinct = column[is_new]
     if len(distinct) <= max_bins:
         thresholds = 0.5 * (distinct[:-1] + distinct[1:])
         # Between two adjacent floats the midpoint rounds to one of them; it
@@ -49,7 +54,9 @@ def find_bin_thresholds(
         thresholds = np.where(thresholds >= distinct[1:], distinct[:-1], thresholds)
     else:
         quantiles = np.linspace(0, 1, num=max_bins + 1)[1:-1]
-        thresholds = np.unique(weighted_quantiles(column, sample_weight, quantiles))
+        thresholds = np.unique(
+            weighted_quantiles(column, sample_weight, quantiles, presorted=True)
+        )
     return np.asarray(thresholds, dtype=X_DTYPE)
 
 
@@ -88,6 +95,7 @@ class BinMapper:
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
+            Training data, NaN for missing values.
         sample_weight : ndarray of shape (n_samples,) or None
             See ``find_bin_thresholds``.
 

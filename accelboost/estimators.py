@@ -352,7 +352,8 @@ class BaseAccelBoost(BaseEstimator, ABC):
 
     def _record_scores(self, scorer, train, val):
         if scorer is None:
-            self.train_score_.append(-self._loss(train.y, train.raw, train.sample_weight))
+            train_loss = self._loss(train.y, train.raw, train.sample_weight)
+            self.train_score_.append(-train_loss)
             if val is not None:
                 self.validation_score_.append(
                     -self._loss(val.y, val.raw, val.sample_weight)
@@ -382,7 +383,10 @@ class BaseAccelBoost(BaseEstimator, ABC):
         return not any(score > reference for score in scores[-reference_position + 1:])
 
     def _print_progress(self, stage, seconds):
-        message = f"[{stage + 1}/{self.max_iter}] train score: {self.train_score_[-1]:.5f}"
+        message = (
+            f"[{stage + 1}/{self.max_iter}] "
+            f"train score: {self.train_score_[-1]:.5f}"
+        )
         if self.validation_score_:
             message += f", validation score: {self.validation_score_[-1]:.5f}"
         print(message + f", in {seconds:.3f}s")
@@ -603,6 +607,7 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; NaN marks a missing value.
 
         Returns
         -------
@@ -617,6 +622,7 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; NaN marks a missing value.
 
         Yields
         ------
@@ -740,6 +746,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; NaN marks a missing value.
 
         Returns
         -------
@@ -754,6 +761,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; NaN marks a missing value.
 
         Yields
         ------
@@ -768,6 +776,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; NaN marks a missing value.
 
         Returns
         -------
@@ -782,6 +791,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; NaN marks a missing value.
 
         Yields
         ------
@@ -796,6 +806,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; NaN marks a missing value.
 
         Returns
         -------
@@ -809,6 +820,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; NaN marks a missing value.
 
         Yields
         ------

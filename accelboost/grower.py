@@ -10,6 +10,7 @@ import heapq
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 
 from ._common import G_H_DTYPE, NODE_DTYPE
 from .histogram import build_histogram, empty_histogram, gather, subtract_histograms
@@ -48,6 +49,18 @@ class _Node:
         self.right = None
 
 
+@njit(parallel=True, nogil=True, cache=True)
+def fill_leaf_values(sample_indices, leaf_starts, leaf_stops, leaf_values, out):
+    """``out[row] = leaf_values[j]`` for the rows of each leaf ``j``.
+
+    Leaves hold disjoint rows, so the parallel writes never collide.
+    """
+    for j in prange(leaf_starts.shape[0]):
+        value = leaf_values[j]
+        for i in range(leaf_starts[j], leaf_stops[j]):
+            out[sample_indices[i]] = value
+
+
 @dataclass
 class GrownTree:
     """A grown tree: its node array and the training rows of each leaf.
@@ -65,11 +78,13 @@ class GrownTree:
 
     def training_output(self, out: np.ndarray) -> np.ndarray:
         """Write the tree's value at every training row into ``out``."""
-        values = self.nodes["value"]
-        for node, start, stop in zip(
-            self.leaf_nodes, self.leaf_starts, self.leaf_stops, strict=True
-        ):
-            out[self.sample_indices[start:stop]] = values[node]
+        fill_leaf_values(
+            self.sample_indices,
+            self.leaf_starts,
+            self.leaf_stops,
+            self.nodes["value"][self.leaf_nodes],
+            out,
+        )
         return out
 
 

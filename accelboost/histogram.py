@@ -36,6 +36,7 @@ def build_histogram(
     sample_indices : ndarray of uint32, shape (n_node,)
         Rows of the node, in increasing order (keeps column reads local).
     X_binned : ndarray of uint8, shape (n_samples, n_features), Fortran order
+        All training rows, binned.
     ordered_gradients, ordered_hessians : ndarray of float64, shape (n_node,)
         ``gradients[sample_indices]`` and likewise for hessians, so that the
         inner loop reads them contiguously.

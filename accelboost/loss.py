@@ -9,10 +9,21 @@ Newton leaves and the reported losses agree with HistGradientBoosting.
 
 import numpy as np
 from numba import njit, prange
-from scipy.special import expit, softmax, xlogy
+from scipy.special import expit, softmax
 
 from ._common import G_H_DTYPE
 from ._quantile import weighted_median
+
+
+@njit(inline="always")
+def _log_sum_exp(raw, i):
+    m = raw[i, 0]
+    for k in range(1, raw.shape[1]):
+        m = max(m, raw[i, k])
+    total = 0.0
+    for k in range(raw.shape[1]):
+        total += np.exp(raw[i, k] - m)
+    return m + np.log(total)
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -55,17 +66,48 @@ def _binary_log_loss_grad_hess(y, raw, sw, g, h):
 def _multinomial_grad_hess(y, raw, sw, g, h):
     n_classes = raw.shape[1]
     for i in prange(y.shape[0]):
-        m = raw[i, 0]
-        for k in range(1, n_classes):
-            m = max(m, raw[i, k])
-        total = 0.0
+        lse = _log_sum_exp(raw, i)
         for k in range(n_classes):
-            total += np.exp(raw[i, k] - m)
-        for k in range(n_classes):
-            p = np.exp(raw[i, k] - m) / total
+            p = np.exp(raw[i, k] - lse)
             target = 1.0 if y[i] == k else 0.0
             g[k, i] = sw[i] * (p - target)
             h[k, i] = sw[i] * p * (1.0 - p)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _squared_error_pointwise(y, raw, out):
+    for i in prange(y.shape[0]):
+        out[i] = 0.5 * (y[i] - raw[i, 0]) ** 2
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _absolute_error_pointwise(y, raw, out):
+    for i in prange(y.shape[0]):
+        out[i] = abs(y[i] - raw[i, 0])
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _poisson_pointwise(y, raw, out):
+    for i in prange(y.shape[0]):
+        r = raw[i, 0]
+        # half deviance: 0 at the perfect prediction
+        y_log_y = y[i] * np.log(y[i]) if y[i] > 0 else 0.0
+        out[i] = np.exp(r) - y[i] * r + y_log_y - y[i]
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _binary_log_loss_pointwise(y, raw, out):
+    for i in prange(y.shape[0]):
+        r = raw[i, 0]
+        # log(1 + exp(r)) without overflow
+        softplus = r + np.log1p(np.exp(-r)) if r > 0 else np.log1p(np.exp(r))
+        out[i] = softplus - y[i] * r
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _multinomial_pointwise(y, raw, out):
+    for i in prange(y.shape[0]):
+        out[i] = _log_sum_exp(raw, i) - raw[i, int(y[i])]
 
 
 class Loss:
@@ -96,11 +138,20 @@ class Loss:
 
     def pointwise(self, y: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """Loss of each sample."""
-        raise NotImplementedError
+        out = np.empty(y.shape[0], dtype=np.float64)
+        self._pointwise_kernel(y, raw, out)
+        return out
 
     def __call__(self, y, raw, sample_weight=None) -> float:
-        """Weighted mean loss."""
-        return float(np.average(self.pointwise(y, raw), weights=sample_weight))
+        """Weighted mean loss.
+
+        The elementwise part runs in parallel; the sum is NumPy's sequential
+        pairwise sum, so the value does not depend on the thread count.
+        """
+        values = self.pointwise(y, raw)
+        if sample_weight is None:
+            return float(np.sum(values) / values.shape[0])
+        return float(np.sum(values * sample_weight) / np.sum(sample_weight))
 
     def inverse_link(self, raw: np.ndarray) -> np.ndarray:
         """Map raw predictions to the response scale."""
@@ -117,12 +168,11 @@ class SquaredError(Loss):
     name = "squared_error"
     constant_hessian = True
     _kernel = staticmethod(_squared_error_grad_hess)
+    _pointwise_kernel = staticmethod(_squared_error_pointwise)
 
     def baseline(self, y, sample_weight):
         return np.array([np.average(y, weights=sample_weight)])
 
-    def pointwise(self, y, raw):
-        return 0.5 * (y - raw[:, 0]) ** 2
 
 
 class AbsoluteError(Loss):
@@ -132,12 +182,11 @@ class AbsoluteError(Loss):
     constant_hessian = True
     refits_leaves = True
     _kernel = staticmethod(_absolute_error_grad_hess)
+    _pointwise_kernel = staticmethod(_absolute_error_pointwise)
 
     def baseline(self, y, sample_weight):
         return np.array([weighted_median(y, sample_weight)])
 
-    def pointwise(self, y, raw):
-        return np.abs(y - raw[:, 0])
 
     def refit_leaf(self, y, raw, sample_weight):
         return weighted_median(y - raw[:, 0], sample_weight)
@@ -148,13 +197,11 @@ class Poisson(Loss):
 
     name = "poisson"
     _kernel = staticmethod(_poisson_grad_hess)
+    _pointwise_kernel = staticmethod(_poisson_pointwise)
 
     def baseline(self, y, sample_weight):
         return np.array([np.log(np.average(y, weights=sample_weight))])
 
-    def pointwise(self, y, raw):
-        r = raw[:, 0]
-        return np.exp(r) - y * r + xlogy(y, y) - y
 
     def inverse_link(self, raw):
         return np.exp(raw)
@@ -165,14 +212,12 @@ class BinaryLogLoss(Loss):
 
     name = "log_loss"
     _kernel = staticmethod(_binary_log_loss_grad_hess)
+    _pointwise_kernel = staticmethod(_binary_log_loss_pointwise)
 
     def baseline(self, y, sample_weight):
         p = np.clip(np.average(y, weights=sample_weight), 1e-15, 1 - 1e-15)
         return np.array([np.log(p / (1 - p))])
 
-    def pointwise(self, y, raw):
-        r = raw[:, 0]
-        return np.logaddexp(0.0, r) - y * r
 
     def inverse_link(self, raw):
         p = expit(raw[:, 0])
@@ -184,6 +229,7 @@ class MultinomialLogLoss(Loss):
 
     name = "log_loss"
     _kernel = staticmethod(_multinomial_grad_hess)
+    _pointwise_kernel = staticmethod(_multinomial_pointwise)
 
     def baseline(self, y, sample_weight):
         counts = np.bincount(
@@ -193,10 +239,6 @@ class MultinomialLogLoss(Loss):
         log_p = np.log(p)
         return log_p - log_p.mean()
 
-    def pointwise(self, y, raw):
-        m = raw.max(axis=1, keepdims=True)
-        lse = m[:, 0] + np.log(np.exp(raw - m).sum(axis=1))
-        return lse - raw[np.arange(len(y)), y.astype(np.intp)]
 
     def inverse_link(self, raw):
         return softmax(raw, axis=1)

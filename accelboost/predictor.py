@@ -14,20 +14,22 @@ from ._common import NODE_DTYPE
 
 @njit(inline="always")
 def _leaf_value(nodes, root, x_row, binned, missing_bin):
+    # Fields by subscript, which also works on NumPy records when the kernels
+    # run as plain Python (NUMBA_DISABLE_JIT=1).
     node_idx = root
-    while not nodes[node_idx].is_leaf:
+    while not nodes[node_idx]["is_leaf"]:
         node = nodes[node_idx]
-        x = x_row[node.feature_idx]
+        x = x_row[node["feature_idx"]]
         if binned:
             is_missing = x == missing_bin
-            go_left = x <= node.bin_threshold
+            go_left = x <= node["bin_threshold"]
         else:
             is_missing = np.isnan(x)
-            go_left = x <= node.num_threshold
+            go_left = x <= node["num_threshold"]
         if is_missing:
-            go_left = node.missing_go_left
-        node_idx = root + (node.left if go_left else node.right)
-    return nodes[node_idx].value
+            go_left = node["missing_go_left"]
+        node_idx = root + (node["left"] if go_left else node["right"])
+    return nodes[node_idx]["value"]
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -49,6 +51,7 @@ def add_tree_values(
     X : ndarray, shape (n_samples, n_features)
         Raw float64 values, or uint8 bins when ``binned``.
     binned : bool
+        Whether ``X`` holds bins (compare with ``bin_threshold``) or raw values.
     missing_bin : int
         Bin code of NaN (used when ``binned``).
     out : ndarray of float64, shape (n_samples, n_columns)

@@ -205,10 +205,13 @@ def partition(
     bin_threshold : int
         Rows with ``bin <= bin_threshold`` go left.
     missing_go_left : bool
+        Where rows in the missing bin go.
     missing_bin : int
+        Bin code of NaN.
     n_chunks : int
         Number of chunks to work on in parallel.
-    buffer : ndarray of uint32, at least as long as ``sample_indices``
+    buffer : ndarray of uint32
+        Scratch space at least as long as ``sample_indices``.
 
     Returns
     -------
