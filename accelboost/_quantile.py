@@ -47,7 +47,22 @@ def weighted_quantiles(
     targets = quantiles * cum[-1]
     low = np.minimum(np.searchsorted(cum, targets, side="left"), len(v) - 1)
     high = np.minimum(np.searchsorted(cum, targets, side="right"), len(v) - 1)
-    return 0.5 * (v[low] + v[high])
+    return midpoint(v[low], v[high])
+
+
+def midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(a + b) / 2`` elementwise, without overflow for finite inputs.
+
+    ``0.5 * (a + b)`` overflows to +-inf when ``|a + b|`` exceeds the float
+    range; halving first cannot overflow (it can lose the last bit of a
+    subnormal, so it is only used where the sum overflowed).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mid = 0.5 * (a + b)
+        overflow = np.isinf(mid) & np.isfinite(a) & np.isfinite(b)
+        return np.where(overflow, 0.5 * a + 0.5 * b, mid)
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray | None) -> float:

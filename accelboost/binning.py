@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import MAX_BINS, X_BINNED_DTYPE, X_DTYPE
-from ._quantile import weighted_quantiles
+from ._quantile import midpoint, weighted_quantiles
 
 
 def find_bin_thresholds(
@@ -48,15 +48,20 @@ def find_bin_thresholds(
     is_new[1:] = column[1:] != column[:-1]
     distinct = column[is_new]
     if len(distinct) <= max_bins:
-        thresholds = 0.5 * (distinct[:-1] + distinct[1:])
-        # Between two adjacent floats the midpoint rounds to one of them; it
-        # must stay below the larger one, or both values share a bin.
-        thresholds = np.where(thresholds >= distinct[1:], distinct[:-1], thresholds)
+        lower, upper = distinct[:-1], distinct[1:]
+        thresholds = midpoint(lower, upper)
+        # Between two adjacent floats the midpoint rounds to one of them, and
+        # between -inf and +inf it is NaN: any threshold in [lower, upper)
+        # keeps the two values in separate bins, so fall back to lower.
+        ok = (thresholds >= lower) & (thresholds < upper)
+        thresholds = np.where(ok, thresholds, lower)
     else:
         quantiles = np.linspace(0, 1, num=max_bins + 1)[1:-1]
-        thresholds = np.unique(
-            weighted_quantiles(column, sample_weight, quantiles, presorted=True)
+        thresholds = weighted_quantiles(
+            column, sample_weight, quantiles, presorted=True
         )
+        # Averaging -inf with +inf gives NaN: drop it.
+        thresholds = np.unique(thresholds[~np.isnan(thresholds)])
     return np.asarray(thresholds, dtype=X_DTYPE)
 
 

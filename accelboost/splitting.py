@@ -61,6 +61,9 @@ def _best_split_of_feature(
     node has missing values) right-to-left with missing values on the left.
     ``bin`` is the last bin that goes left; -1 means no admissible split.
     """
+    # Signed arithmetic on the bin count: as uint32 (NumPy, when the kernels
+    # run as plain Python), ``n_bins_non_missing - 2`` wraps around.
+    n_bins_non_missing = np.int64(n_bins_non_missing)
     parent_score = _score(sum_g, sum_h, l2)
     best_gain = -np.inf
     best_bin = -1

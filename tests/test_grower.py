@@ -1,0 +1,326 @@
+"""TreeGrower: leaf values, row sets, constraints, tree validity, determinism."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from accelboost._common import NODE_DTYPE
+from accelboost._threads import numba_threads
+from accelboost.grower import TreeGrower, TreeParams
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+def gradients_for(X, seed):
+    """Gradients with structure in X (so trees have real splits) and noise."""
+    rng = np.random.RandomState(seed)
+    x0 = np.nan_to_num(X[:, 0], nan=2.0)
+    x1 = np.nan_to_num(X[:, 1], nan=-1.0)
+    noise = 0.5 * rng.normal(size=len(X))
+    g = np.where(x0 > 0.3, 1.0, -1.0) + 0.8 * np.sign(x1) + noise
+    h = rng.uniform(0.5, 1.5, size=len(X))
+    return g, h
+
+
+def grow(data, g, h, params, constant=False, n_threads=1):
+    X, mapper, X_binned, padded = data
+    grower = TreeGrower(
+        X_binned,
+        g,
+        h,
+        mapper.n_bins_non_missing_,
+        mapper.missing_bin_,
+        padded,
+        params,
+        hessians_are_constant=constant,
+        n_threads=n_threads,
+    )
+    return grower.grow()
+
+
+def leaf_rows(tree):
+    """Map leaf node index -> its training rows (sorted)."""
+    return {
+        int(node): np.sort(tree.sample_indices[start:stop])
+        for node, start, stop in zip(
+            tree.leaf_nodes, tree.leaf_starts, tree.leaf_stops, strict=True
+        )
+    }
+
+
+def subtree_rows(nodes, leaves, i):
+    """Rows of node ``i``: the union of the rows of the leaves below it."""
+    if nodes[i]["is_leaf"]:
+        return leaves[i]
+    return np.concatenate(
+        [
+            subtree_rows(nodes, leaves, int(nodes[i]["left"])),
+            subtree_rows(nodes, leaves, int(nodes[i]["right"])),
+        ]
+    )
+
+
+PARAMS = [
+    TreeParams(max_leaf_nodes=31, min_samples_leaf=5),
+    TreeParams(max_leaf_nodes=6, min_samples_leaf=30, l2_regularization=2.0),
+    TreeParams(max_leaf_nodes=None, max_depth=3, min_samples_leaf=1),
+    TreeParams(max_leaf_nodes=20, max_depth=2, min_samples_leaf=10),
+    TreeParams(
+        max_leaf_nodes=31,
+        min_samples_leaf=2,
+        min_hessian_to_split=15.0,
+        l2_regularization=0.5,
+    ),
+]
+
+
+@pytest.fixture(params=range(2))
+def data(request, make_binned_data):
+    return make_binned_data(request.param)
+
+
+@pytest.mark.parametrize("params", PARAMS)
+def test_leaf_rows_partition_all_rows_and_values_are_newton_steps(params, data):
+    g, h = gradients_for(data[0], 0)
+    tree = grow(data, g, h, params)
+    nodes = tree.nodes
+    n = len(g)
+    leaves = leaf_rows(tree)
+    assert len(leaves) >= 2, "the data has structure: the tree must split"
+    # Every row is in exactly one leaf.
+    assert_array_equal(np.sort(np.concatenate(list(leaves.values()))), np.arange(n))
+    assert_array_equal(np.sort(tree.sample_indices), np.arange(n))
+    assert set(leaves) == set(np.flatnonzero(nodes["is_leaf"]))
+    l2 = params.l2_regularization
+    scale = np.abs(g).sum()
+    for i in range(len(nodes)):
+        rows = subtree_rows(nodes, leaves, i)
+        assert nodes[i]["count"] == len(rows)
+        # Leaf (and inner node) value: -G / (H + l2) over the node's rows.
+        expected = -g[rows].sum() / (h[rows].sum() + l2)
+        assert_allclose(nodes[i]["value"], expected, rtol=1e-9, atol=1e-12 * scale)
+    # training_output writes each leaf's value at its rows.
+    out = tree.training_output(np.full(n, np.nan))
+    for leaf, rows in leaves.items():
+        assert_array_equal(out[rows], nodes[leaf]["value"])
+
+
+@pytest.mark.parametrize("params", PARAMS)
+def test_constraints_hold(params, data):
+    g, h = gradients_for(data[0], 1)
+    tree = grow(data, g, h, params)
+    nodes = tree.nodes
+    leaves = leaf_rows(tree)
+    is_leaf = nodes["is_leaf"].astype(bool)
+    assert np.all(nodes["count"][is_leaf] >= params.min_samples_leaf)
+    for rows in leaves.values():
+        assert h[rows].sum() >= params.min_hessian_to_split
+    if params.max_leaf_nodes is not None:
+        assert is_leaf.sum() <= params.max_leaf_nodes
+    if params.max_depth is not None:
+        assert nodes["depth"].max() <= params.max_depth
+    assert np.all(nodes["gain"][~is_leaf] > params.min_gain_to_split)
+
+
+@pytest.mark.parametrize("params", PARAMS)
+def test_node_array_is_a_valid_tree(params, data, walk_tree):
+    X, mapper, X_binned, _ = data
+    g, h = gradients_for(X, 2)
+    tree = grow(data, g, h, params)
+    nodes = tree.nodes
+    assert nodes.dtype == NODE_DTYPE
+    n_nodes = len(nodes)
+    is_leaf = nodes["is_leaf"].astype(bool)
+    # A binary tree: n_nodes = 2 * n_leaves - 1, every node but the root is
+    # the child of exactly one inner node, one level deeper.
+    assert n_nodes == 2 * is_leaf.sum() - 1
+    assert nodes[0]["depth"] == 0
+    assert nodes[0]["count"] == len(g)
+    children = np.concatenate([nodes["left"][~is_leaf], nodes["right"][~is_leaf]])
+    assert_array_equal(np.sort(children), np.arange(1, n_nodes))
+    for i in np.flatnonzero(~is_leaf):
+        node = nodes[i]
+        left, right = nodes[node["left"]], nodes[node["right"]]
+        assert left["depth"] == right["depth"] == node["depth"] + 1
+        assert left["count"] + right["count"] == node["count"]
+        assert left["count"] > 0 and right["count"] > 0
+        feature = node["feature_idx"]
+        assert feature < X.shape[1]
+        bin_ = node["bin_threshold"]
+        assert bin_ < mapper.n_bins_non_missing_[feature]
+        # The raw threshold is the bin's upper edge (+inf for the last bin).
+        t = mapper.bin_thresholds_[feature]
+        assert node["num_threshold"] == (t[bin_] if bin_ < len(t) else np.inf)
+    assert np.all(nodes["left"][is_leaf] == 0)
+    assert np.all(nodes["right"][is_leaf] == 0)
+    # The node array routes every training row to the leaf that holds it,
+    # on binned and on raw values.
+    leaves = leaf_rows(tree)
+    for leaf, rows in leaves.items():
+        for r in rows:
+            assert walk_tree(nodes, X_binned[r], True, mapper.missing_bin_) == leaf
+            assert walk_tree(nodes, X[r], False) == leaf
+
+
+@pytest.mark.parametrize("l2", [0.0, 3.0])
+@pytest.mark.parametrize("min_samples_leaf", [1, 40])
+def test_two_leaf_tree_is_the_brute_force_best_split(
+    l2, min_samples_leaf, data, brute_force_splits, goes_left
+):
+    X, mapper, X_binned, _ = data
+    g, h = gradients_for(X, 3)
+    params = TreeParams(
+        max_leaf_nodes=2, min_samples_leaf=min_samples_leaf, l2_regularization=l2
+    )
+    nodes = grow(data, g, h, params).nodes
+    assert len(nodes) == 3
+    rows = np.arange(len(g))
+    candidates = brute_force_splits(
+        X_binned,
+        rows,
+        g,
+        h,
+        mapper.n_bins_non_missing_,
+        mapper.missing_bin_,
+        l2,
+        min_samples_leaf,
+        params.min_hessian_to_split,
+    )
+    best = max(candidates, key=lambda c: c[0])
+    root = nodes[0]
+    assert root["feature_idx"] == best[1]
+    assert_allclose(root["gain"], best[0], rtol=1e-9)
+    left = goes_left(
+        X_binned[:, root["feature_idx"]],
+        root["bin_threshold"],
+        root["missing_go_left"],
+        mapper.missing_bin_,
+    )
+    best_left = goes_left(X_binned[:, best[1]], best[2], best[3], mapper.missing_bin_)
+    assert np.array_equal(left, best_left) or np.array_equal(left, ~best_left)
+    assert nodes[root["left"]]["count"] == left.sum()
+    assert_allclose(
+        nodes[root["left"]]["value"],
+        -g[left].sum() / (h[left].sum() + l2),
+        rtol=1e-9,
+    )
+
+
+def test_growth_is_best_first(data):
+    # A tree with k leaves is the first k - 1 splits of a larger tree: node
+    # ids are given in split order, so the small tree is a prefix of the big.
+    g, h = gradients_for(data[0], 4)
+    big = grow(data, g, h, TreeParams(max_leaf_nodes=12, min_samples_leaf=5)).nodes
+    assert len(big) == 23
+    fields = ["value", "count", "depth"]
+    split_fields = ["feature_idx", "bin_threshold", "missing_go_left", "gain"]
+    for k in (2, 3, 5, 8):
+        small = grow(data, g, h, TreeParams(max_leaf_nodes=k, min_samples_leaf=5)).nodes
+        assert len(small) == 2 * k - 1
+        for name in fields:
+            assert_array_equal(small[name], big[name][: len(small)])
+        inner = ~small["is_leaf"].astype(bool)
+        for name in split_fields + ["left", "right"]:
+            assert_array_equal(small[name][inner], big[name][: len(small)][inner])
+        # The leaf split next in the big tree has the largest gain among the
+        # small tree's leaves that the big tree splits at all.
+        nxt = (len(small) - 1) // 2  # index of the next split among inner nodes
+        split_order = np.flatnonzero(~big["is_leaf"].astype(bool))
+        split_order = split_order[np.argsort(big["left"][split_order])]
+        next_node = split_order[nxt]
+        frontier = [i for i in np.flatnonzero(~inner) if not big[i]["is_leaf"]]
+        assert next_node in frontier
+        assert big[next_node]["gain"] == max(big[i]["gain"] for i in frontier)
+
+
+def test_limits_are_reached_on_structured_data(data):
+    # The constraint tests mean something only if the limits bind here.
+    g, h = gradients_for(data[0], 5)
+    nodes = grow(data, g, h, TreeParams(max_leaf_nodes=7, min_samples_leaf=5)).nodes
+    assert nodes["is_leaf"].sum() == 7
+    nodes = grow(
+        data, g, h, TreeParams(max_leaf_nodes=None, max_depth=2, min_samples_leaf=5)
+    ).nodes
+    assert nodes["depth"].max() == 2
+    nodes = grow(data, g, h, TreeParams(max_leaf_nodes=None, min_samples_leaf=60)).nodes
+    leaf_counts = nodes["count"][nodes["is_leaf"].astype(bool)]
+    assert leaf_counts.min() >= 60
+    assert leaf_counts.min() < 120  # some leaf could not be split further
+
+
+def test_stopping_conditions_give_a_single_leaf(data):
+    g, h = gradients_for(data[0], 6)
+    single = [
+        TreeParams(max_depth=0),
+        TreeParams(max_leaf_nodes=1),
+        TreeParams(min_gain_to_split=1e12),
+        TreeParams(min_samples_leaf=len(g) // 2 + 1),
+        TreeParams(min_hessian_to_split=h.sum()),
+    ]
+    for params in single:
+        nodes = grow(data, g, h, params).nodes
+        assert len(nodes) == 1, params
+        assert nodes[0]["is_leaf"]
+        assert_allclose(nodes[0]["value"], -g.sum() / h.sum(), rtol=1e-12)
+
+
+def test_min_gain_to_split_prunes_weak_splits(data):
+    g, h = gradients_for(data[0], 7)
+    full = grow(data, g, h, TreeParams(max_leaf_nodes=31, min_samples_leaf=5)).nodes
+    gains = np.sort(full["gain"][~full["is_leaf"].astype(bool)])
+    threshold = float(np.median(gains))
+    pruned = grow(
+        data,
+        g,
+        h,
+        TreeParams(max_leaf_nodes=31, min_samples_leaf=5, min_gain_to_split=threshold),
+    ).nodes
+    inner = ~pruned["is_leaf"].astype(bool)
+    assert np.all(pruned["gain"][inner] > threshold)
+    assert inner.sum() < (~full["is_leaf"].astype(bool)).sum()
+
+
+def test_constant_hessian_path_gives_the_same_tree(data):
+    g, _ = gradients_for(data[0], 8)
+    h = np.full(len(g), 0.75)
+    params = TreeParams(max_leaf_nodes=15, min_samples_leaf=5)
+    general = grow(data, g, h, params, constant=False)
+    constant = grow(data, g, h, params, constant=True)
+    for name in [
+        "feature_idx",
+        "bin_threshold",
+        "missing_go_left",
+        "left",
+        "right",
+        "count",
+        "depth",
+        "is_leaf",
+    ]:
+        assert_array_equal(constant.nodes[name], general.nodes[name])
+    assert_allclose(constant.nodes["value"], general.nodes["value"], rtol=1e-12)
+    assert_allclose(constant.nodes["gain"], general.nodes["gain"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("params", PARAMS[:2])
+def test_thread_count_does_not_change_the_tree(params, make_binned_data):
+    data = make_binned_data(3, n_samples=2000, n_features=6)
+    g, h = gradients_for(data[0], 9)
+    trees = []
+    for n_threads in (1, 2):
+        with numba_threads(n_threads):
+            trees.append(grow(data, g, h, params, n_threads=n_threads))
+    one, two = trees
+    assert len(one.nodes) > 3
+    assert_array_equal(one.nodes, two.nodes)
+    assert_array_equal(one.sample_indices, two.sample_indices)
+    assert_array_equal(one.leaf_nodes, two.leaf_nodes)
+    assert_array_equal(one.leaf_starts, two.leaf_starts)
+
+
+def test_inputs_are_not_modified(data):
+    X, mapper, X_binned, padded = data
+    g, h = gradients_for(X, 10)
+    copies = [a.copy() for a in (X_binned, g, h, padded)]
+    grow(data, g, h, TreeParams(max_leaf_nodes=8, min_samples_leaf=5))
+    for before, after in zip(copies, (X_binned, g, h, padded), strict=True):
+        assert_array_equal(before, after)

@@ -1,0 +1,255 @@
+"""Prediction kernel against a pure-Python tree walk; pack_trees."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from accelboost._common import NODE_DTYPE
+from accelboost._threads import numba_threads
+from accelboost.grower import TreeGrower, TreeParams
+from accelboost.predictor import add_tree_values, pack_trees
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+MISSING_BIN = 255
+
+
+def hand_tree(missing_left_root=True, missing_left_inner=False):
+    """root: x0 <= 0.5 (bin 3) ? leaf -1 : (x1 <= 2.0 (bin 7) ? leaf 2 : leaf 5)."""
+    nodes = np.zeros(5, dtype=NODE_DTYPE)
+    nodes[0] = (0.0, 10, 0, 0.5, 3, missing_left_root, 1, 2, 1.0, 0, 0)
+    nodes[1] = (-1.0, 4, 0, 0.0, 0, 0, 0, 0, 0.0, 1, 1)
+    nodes[2] = (0.0, 6, 1, 2.0, 7, missing_left_inner, 3, 4, 1.0, 1, 0)
+    nodes[3] = (2.0, 3, 0, 0.0, 0, 0, 0, 0, 0.0, 2, 1)
+    nodes[4] = (5.0, 3, 0, 0.0, 0, 0, 0, 0, 0.0, 2, 1)
+    return nodes
+
+
+def reference_predict(trees, X, binned, columns, n_columns, scales=None):
+    """Sum of each tree's leaf value per row, walking nodes in plain Python."""
+    out = np.zeros((X.shape[0], n_columns))
+    for t, nodes in enumerate(trees):
+        scale = 1.0 if scales is None else scales[t]
+        for i in range(X.shape[0]):
+            leaf = walk(nodes, X[i], binned)
+            out[i, columns[t]] += scale * nodes[leaf]["value"]
+    return out
+
+
+def walk(nodes, x_row, binned):
+    i = 0
+    while not nodes[i]["is_leaf"]:
+        node = nodes[i]
+        x = x_row[node["feature_idx"]]
+        if binned:
+            missing = x == MISSING_BIN
+            left = x <= node["bin_threshold"]
+        else:
+            missing = np.isnan(x)
+            left = x <= node["num_threshold"]
+        if missing:
+            left = bool(node["missing_go_left"])
+        i = int(node["left"] if left else node["right"])
+    return i
+
+
+def predict(
+    trees,
+    X,
+    binned,
+    columns=None,
+    n_columns=1,
+    scales=None,
+    out=None,
+    first=0,
+    stop=None,
+):
+    nodes, starts = pack_trees(trees, scales)
+    if columns is None:
+        columns = np.zeros(len(trees), dtype=np.intp)
+    if out is None:
+        out = np.zeros((X.shape[0], n_columns))
+    stop = len(trees) if stop is None else stop
+    add_tree_values(nodes, starts, columns, first, stop, X, binned, MISSING_BIN, out)
+    return out
+
+
+def test_hand_built_tree_routes_rows():
+    nodes = hand_tree(missing_left_root=True, missing_left_inner=False)
+    X = np.array(
+        [
+            [0.0, 0.0],  # left
+            [0.5, 9.0],  # x0 == threshold: left
+            [np.nextafter(0.5, 1), 2.0],  # right, x1 == threshold: left
+            [1.0, 2.5],  # right, right
+            [np.nan, 9.0],  # missing at root: left
+            [1.0, np.nan],  # missing at inner node: right
+            [-np.inf, np.nan],  # left
+            [np.inf, -np.inf],  # right, left
+        ]
+    )
+    expected = [-1.0, -1.0, 2.0, 5.0, -1.0, 5.0, -1.0, 2.0]
+    assert_array_equal(predict([nodes], X, False)[:, 0], expected)
+    # The same rows binned: bins around the thresholds 3 (x0) and 7 (x1).
+    Xb = np.array(
+        [
+            [0, 0],
+            [3, 200],
+            [4, 7],
+            [9, 8],
+            [MISSING_BIN, 200],
+            [9, MISSING_BIN],
+            [0, MISSING_BIN],
+            [200, 0],
+        ],
+        dtype=np.uint8,
+    )
+    assert_array_equal(predict([nodes], Xb, True)[:, 0], expected)
+
+
+@pytest.mark.parametrize("missing_left_root", [False, True])
+@pytest.mark.parametrize("missing_left_inner", [False, True])
+def test_nan_follows_missing_go_left(missing_left_root, missing_left_inner):
+    nodes = hand_tree(missing_left_root, missing_left_inner)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 2)) * 3
+    X[rng.rand(200) < 0.3, 0] = np.nan
+    X[rng.rand(200) < 0.3, 1] = np.nan
+    got = predict([nodes], X, False)[:, 0]
+    expected = reference_predict([nodes], X, False, [0], 1)[:, 0]
+    assert_array_equal(got, expected)
+    # Spelled out for the rows missing at the root.
+    at_root = np.isnan(X[:, 0])
+    if missing_left_root:
+        assert_array_equal(got[at_root], -1.0)
+    else:
+        x1 = X[at_root, 1]
+        inner_left = np.where(np.isnan(x1), missing_left_inner, x1 <= 2.0)
+        assert_array_equal(got[at_root], np.where(inner_left, 2.0, 5.0))
+
+
+def grown_trees(make_binned_data, seed, n_trees=4, max_leaf_nodes=8):
+    """Trees grown on random gradients over the same binned data."""
+    X, mapper, X_binned, padded = make_binned_data(seed, n_samples=400, max_bins=255)
+    rng = np.random.RandomState(seed)
+    trees, grown = [], []
+    for _ in range(n_trees):
+        g = rng.normal(size=len(X)) + np.nan_to_num(X[:, 0], nan=1.5)
+        h = rng.uniform(0.5, 1.5, size=len(X))
+        tree = TreeGrower(
+            X_binned,
+            g,
+            h,
+            mapper.n_bins_non_missing_,
+            mapper.missing_bin_,
+            padded,
+            TreeParams(max_leaf_nodes=max_leaf_nodes, min_samples_leaf=5),
+        ).grow()
+        assert len(tree.nodes) > 1
+        trees.append(tree.nodes)
+        grown.append(tree)
+    return X, mapper, X_binned, trees, grown
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_raw_and_binned_predictions_agree_on_training_rows(seed, make_binned_data):
+    X, mapper, X_binned, trees, grown = grown_trees(make_binned_data, seed)
+    assert mapper.missing_bin_ == MISSING_BIN
+    for tree in grown:
+        raw = predict([tree.nodes], X, False)[:, 0]
+        binned = predict([tree.nodes], X_binned, True)[:, 0]
+        assert_array_equal(raw, binned)
+        # ... and both are the value of the leaf that holds the row in training.
+        assert_array_equal(raw, tree.training_output(np.empty(len(X))))
+        assert_array_equal(raw, reference_predict([tree.nodes], X, False, [0], 1)[:, 0])
+
+
+def test_raw_and_binned_predictions_agree_on_unseen_rows(make_binned_data):
+    X, mapper, _, trees, _ = grown_trees(make_binned_data, 2)
+    rng = np.random.RandomState(5)
+    X_new = rng.normal(size=(300, X.shape[1])) * 1.5
+    X_new[rng.rand(*X_new.shape) < 0.1] = np.nan
+    # Values exactly at the split thresholds, and just above them.
+    thresholds = np.concatenate([t for t in mapper.bin_thresholds_])
+    X_new[:50, :] = rng.choice(thresholds, size=(50, X.shape[1]))
+    X_new[50:100, :] = np.nextafter(X_new[:50, :], np.inf)
+    raw = predict(trees, X_new, False)
+    binned = predict(trees, mapper.transform(X_new), True)
+    assert_array_equal(raw, binned)
+    assert_allclose(raw, reference_predict(trees, X_new, False, [0] * 4, 1), rtol=1e-14)
+
+
+def test_several_trees_columns_and_scales(make_binned_data):
+    X, _, X_binned, trees, _ = grown_trees(make_binned_data, 3, n_trees=5)
+    columns = np.array([0, 2, 1, 2, 0], dtype=np.intp)
+    scales = np.array([0.1, 1.0, -2.0, 0.5, 3.0])
+    start = np.random.RandomState(0).normal(size=(len(X), 3))
+    out = predict(
+        trees, X, False, columns=columns, n_columns=3, scales=scales, out=start.copy()
+    )
+    expected = start + reference_predict(trees, X, False, columns, 3, scales)
+    assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+    # Adding the trees in two ranges is the same, bit for bit, as all at once.
+    nodes, starts = pack_trees(trees, scales)
+    parts = start.copy()
+    for first, stop in ((0, 2), (2, 5)):
+        add_tree_values(
+            nodes, starts, columns, first, stop, X, False, MISSING_BIN, parts
+        )
+    assert_array_equal(parts, out)
+    # An empty range adds nothing.
+    before = parts.copy()
+    add_tree_values(nodes, starts, columns, 3, 3, X, False, MISSING_BIN, parts)
+    assert_array_equal(parts, before)
+    # Binned rows give the same sums.
+    binned = predict(
+        trees,
+        X_binned,
+        True,
+        columns=columns,
+        n_columns=3,
+        scales=scales,
+        out=start.copy(),
+    )
+    assert_array_equal(binned, out)
+
+
+def test_pack_trees():
+    a, b, c = hand_tree(), hand_tree(False, True)[:1].copy(), hand_tree()
+    b["is_leaf"] = 1  # a single-leaf tree
+    b["value"] = 7.0
+    originals = [t.copy() for t in (a, b, c)]
+    scales = np.array([2.0, -0.5, 0.0])
+    nodes, starts = pack_trees([a, b, c], scales)
+    assert nodes.dtype == NODE_DTYPE
+    assert_array_equal(starts, [0, 5, 6])
+    assert len(nodes) == 11
+    assert_array_equal(nodes["value"][:5], 2.0 * a["value"])
+    assert_array_equal(nodes["value"][5], -3.5)
+    assert_array_equal(nodes["value"][6:], 0.0)
+    # Everything else is copied unchanged; the inputs are not modified.
+    for name in NODE_DTYPE.names:
+        if name != "value":
+            assert_array_equal(nodes[name], np.concatenate([a, b, c])[name])
+    for before, after in zip(originals, (a, b, c), strict=True):
+        assert_array_equal(before, after)
+    # Without scales the values are the trees' own.
+    nodes, starts = pack_trees([a, b, c])
+    assert_array_equal(nodes, np.concatenate([a, b, c]))
+    # No trees at all.
+    nodes, starts = pack_trees([])
+    assert len(nodes) == 0 and len(starts) == 0
+    assert nodes.dtype == NODE_DTYPE
+    # A single-leaf tree predicts its value everywhere, scaled.
+    X = np.array([[np.nan, 1.0], [5.0, -5.0]])
+    assert_array_equal(predict([b], X, False, scales=np.array([2.0]))[:, 0], 14.0)
+
+
+def test_prediction_thread_count_independent(make_binned_data):
+    X, _, X_binned, trees, _ = grown_trees(make_binned_data, 4)
+    X = np.tile(X, (10, 1))
+    results = []
+    for n_threads in (1, 2):
+        with numba_threads(n_threads):
+            results.append(predict(trees, X, False, scales=np.full(4, 0.3)))
+    assert_array_equal(results[0], results[1])

@@ -1,0 +1,304 @@
+"""Split search against brute force, Newton leaf values, stable partition."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from accelboost._threads import numba_threads
+from accelboost.splitting import find_best_split, leaf_value, partition
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+MAX_BINS = 16
+MISSING_BIN = MAX_BINS
+N_BINS = MAX_BINS + 1
+
+
+def reference_histogram(rows, X_binned, gradients, hessians):
+    n_features = X_binned.shape[1]
+    hist = np.zeros((n_features, N_BINS, 3))
+    for f in range(n_features):
+        bins = X_binned[rows, f]
+        hist[f, :, 0] = np.bincount(bins, weights=gradients[rows], minlength=N_BINS)
+        hist[f, :, 1] = np.bincount(bins, weights=hessians[rows], minlength=N_BINS)
+        hist[f, :, 2] = np.bincount(bins, minlength=N_BINS)
+    return hist
+
+
+def make_node(seed, n_samples=200, with_missing=True):
+    """Binned data with features of 16, 5, 1 (constant) and 9 bins."""
+    rng = np.random.RandomState(seed)
+    n_bins_non_missing = np.array([16, 5, 1, 9], dtype=np.uint32)
+    X = np.empty((n_samples, 4), dtype=np.uint8, order="F")
+    for f, k in enumerate(n_bins_non_missing):
+        X[:, f] = rng.randint(0, k, size=n_samples)
+        if with_missing:
+            X[rng.rand(n_samples) < 0.15, f] = MISSING_BIN
+    # Random per-bin effects (the missing bin too) plus noise: which feature,
+    # bin and missing direction win varies with the seed.
+    effects = rng.normal(size=(4, N_BINS))
+    g = rng.normal(size=n_samples) + effects[np.arange(4), X].sum(axis=1)
+    h = rng.uniform(0.2, 2.0, size=n_samples)
+    rows = np.sort(rng.choice(n_samples, int(0.8 * n_samples), replace=False))
+    return X, g, h, rows.astype(np.uint32), n_bins_non_missing
+
+
+def search(X, g, h, rows, n_bins_non_missing, l2, min_samples_leaf, min_hessian):
+    hist = reference_histogram(rows, X, g, h)
+    return find_best_split(
+        hist,
+        n_bins_non_missing,
+        MISSING_BIN,
+        float(g[rows].sum()),
+        float(h[rows].sum()),
+        float(len(rows)),
+        l2,
+        float(min_samples_leaf),
+        min_hessian,
+    )
+
+
+CONSTRAINTS = [(1, 0.0), (30, 0.0), (1, 40.0), (50, 30.0)]
+
+
+@pytest.mark.parametrize("min_samples_leaf, min_hessian", CONSTRAINTS)
+@pytest.mark.parametrize("l2", [0.0, 1.5])
+@pytest.mark.parametrize("with_missing", [False, True])
+@pytest.mark.parametrize("seed", range(4))
+def test_find_best_split_equals_brute_force(
+    seed,
+    with_missing,
+    l2,
+    min_samples_leaf,
+    min_hessian,
+    brute_force_splits,
+    goes_left,
+):
+    X, g, h, rows, n_bins = make_node(seed, with_missing=with_missing)
+    gain, feature, bin_, missing_left, g_l, h_l, n_l = search(
+        X, g, h, rows, n_bins, l2, min_samples_leaf, min_hessian
+    )
+    candidates = brute_force_splits(
+        X, rows, g, h, n_bins, MISSING_BIN, l2, min_samples_leaf, min_hessian
+    )
+    assert candidates, "the test data must admit some split"
+    best = max(candidates, key=lambda c: c[0])
+    assert_allclose(gain, best[0], rtol=1e-10)
+    # The returned split is a real candidate achieving that gain, and the
+    # left sums it reports are those of the rows it sends left.
+    assert 0 <= feature < X.shape[1]
+    assert 0 <= bin_ < n_bins[feature]
+    left = goes_left(X[rows, feature], bin_, missing_left, MISSING_BIN)
+    assert n_l == left.sum()
+    assert_allclose(g_l, g[rows][left].sum(), rtol=1e-10, atol=1e-10)
+    assert_allclose(h_l, h[rows][left].sum(), rtol=1e-10)
+    assert min(n_l, len(rows) - n_l) >= min_samples_leaf
+    assert min(h_l, h[rows].sum() - h_l) >= min_hessian
+    matching = [
+        c for c in candidates if (c[1], c[2], c[3]) == (feature, bin_, missing_left)
+    ]
+    assert len(matching) == 1
+    assert_allclose(matching[0][0], gain, rtol=1e-10)
+    # The split itself is the brute-force argmax, not only its gain: both
+    # divide the node's rows the same way (several (bin, direction) pairs can
+    # give one partition, e.g. around a bin the node does not populate).
+    best_left = goes_left(X[rows, best[1]], best[2], best[3], MISSING_BIN)
+    assert best[1] == feature
+    assert np.array_equal(left, best_left) or np.array_equal(left, ~best_left)
+    if not (X[rows, feature] == MISSING_BIN).any():
+        # No missing value seen: NaN at predict time follows the majority.
+        assert missing_left == (n_l >= len(rows) - n_l)
+
+
+def test_no_admissible_split(brute_force_splits):
+    X, g, h, rows, n_bins = make_node(0)
+    # min_samples_leaf above half the node: no split can satisfy it.
+    result = search(X, g, h, rows, n_bins, 0.0, len(rows) // 2 + 1, 0.0)
+    assert result[1] == -1
+    assert result[0] == -np.inf
+    # Likewise when no side can reach the minimum hessian.
+    result = search(X, g, h, rows, n_bins, 0.0, 1, h[rows].sum())
+    assert result[1] == -1
+    # A node whose only feature is constant and has no NaN has no split.
+    Xc = np.zeros((50, 1), dtype=np.uint8, order="F")
+    rows_c = np.arange(50, dtype=np.uint32)
+    one_bin = np.array([1], dtype=np.uint32)
+    assert search(Xc, g[:50], h[:50], rows_c, one_bin, 0.0, 1, 0.0)[1] == -1
+    assert not brute_force_splits(Xc, rows_c, g, h, one_bin, MISSING_BIN, 0.0, 1, 0)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_single_bin_feature_does_not_rely_on_unsigned_wraparound():
+    # n_bins_non_missing is uint32. Compiled, ``n_bins - 2`` is int64 (-1);
+    # run as plain Python (NUMBA_DISABLE_JIT=1, as CI does) NumPy keeps it
+    # uint32 and it wraps to 2**32 - 1, which only works by a second wrap.
+    X = np.zeros((40, 2), dtype=np.uint8, order="F")
+    X[20:, 1] = 1
+    g = np.where(X[:, 1] == 1, 1.0, -1.0)
+    h = np.ones(40)
+    rows = np.arange(40, dtype=np.uint32)
+    result = search(X, g, h, rows, np.array([1, 2], dtype=np.uint32), 0.0, 1, 0.0)
+    assert (result[1], result[2], result[6]) == (1, 0, 20)
+
+
+def test_constant_feature_with_missing_splits_missing_apart():
+    # One bin of values plus NaNs: the only split is values vs missing.
+    n = 60
+    X = np.zeros((n, 1), dtype=np.uint8, order="F")
+    X[::3, 0] = MISSING_BIN
+    g = np.where(X[:, 0] == MISSING_BIN, 1.0, -1.0)
+    h = np.ones(n)
+    rows = np.arange(n, dtype=np.uint32)
+    gain, feature, bin_, missing_left, g_l, h_l, n_l = search(
+        X, g, h, rows, np.array([1], dtype=np.uint32), 0.0, 1, 0.0
+    )
+    assert (feature, bin_, missing_left, n_l) == (0, 0, False, 40)
+    assert_allclose([g_l, h_l], [-40.0, 40.0])
+    assert_allclose(gain, 40.0**2 / 40 + 20.0**2 / 20 - 20.0**2 / 60)
+
+
+@pytest.mark.parametrize("missing_sign", [1.0, -1.0])
+def test_missing_values_go_to_the_side_that_gains_more(missing_sign):
+    # Bin 0 has gradient -1, bin 1 has +1; missing rows look like bin 1
+    # (missing_sign=+1, so they go right) or like bin 0 (so they go left).
+    n = 90
+    X = np.zeros((n, 1), dtype=np.uint8, order="F")
+    X[30:60, 0] = 1
+    X[60:, 0] = MISSING_BIN
+    g = np.concatenate([-np.ones(30), np.ones(30), missing_sign * np.ones(30)])
+    h = np.ones(n)
+    rows = np.arange(n, dtype=np.uint32)
+    _, feature, bin_, missing_left, _, _, n_l = search(
+        X, g, h, rows, np.array([2], dtype=np.uint32), 0.0, 1, 0.0
+    )
+    assert (feature, bin_) == (0, 0)
+    assert missing_left == (missing_sign < 0)
+    assert n_l == (60 if missing_sign < 0 else 30)
+
+
+def test_l2_changes_the_chosen_split(brute_force_splits):
+    # With l2 > 0 small, pure leaves are penalised relative to large ones:
+    # the kernel must use H + l2, not H, to agree with brute force here.
+    rng = np.random.RandomState(0)
+    X = np.empty((300, 2), dtype=np.uint8, order="F")
+    X[:, 0] = rng.randint(0, 16, size=300)
+    X[:, 1] = rng.randint(0, 16, size=300)
+    g = np.where(X[:, 0] == 0, 5.0, 0.0) + np.where(X[:, 1] < 8, 1.0, -1.0)
+    h = np.full(300, 0.05)
+    rows = np.arange(300, dtype=np.uint32)
+    n_bins = np.array([16, 16], dtype=np.uint32)
+    chosen = set()
+    for l2 in (0.0, 50.0):
+        result = search(X, g, h, rows, n_bins, l2, 1, 0.0)
+        candidates = brute_force_splits(X, rows, g, h, n_bins, MISSING_BIN, l2, 1, 0)
+        best = max(candidates, key=lambda c: c[0])
+        assert (result[1], result[2]) == (best[1], best[2])
+        assert_allclose(result[0], best[0], rtol=1e-10)
+        chosen.add((result[1], result[2]))
+    assert len(chosen) == 2, "l2 should change the best split on this data"
+
+
+def test_find_best_split_thread_count_independent():
+    X, g, h, rows, n_bins = make_node(4, n_samples=400)
+    X = np.asfortranarray(np.tile(X, (1, 4)))  # 16 features
+    n_bins = np.tile(n_bins, 4)
+    results = []
+    for n_threads in (1, 2):
+        with numba_threads(n_threads):
+            results.append(search(X, g, h, rows, n_bins, 0.5, 5, 0.1))
+    assert results[0] == results[1]
+    # Duplicated features tie: the lowest feature index wins.
+    assert results[0][1] < 4
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.1, 3.0])
+def test_leaf_value_is_newton_step(l2):
+    rng = np.random.RandomState(0)
+    for _ in range(20):
+        sum_g = rng.normal() * 10
+        sum_h = rng.uniform(0.01, 10)
+        value = leaf_value(sum_g, sum_h, l2)
+        assert_allclose(value, -sum_g / (sum_h + l2), rtol=1e-15)
+        # It minimises the second-order model G v + (H + l2) v^2 / 2.
+        grid = value + np.linspace(-1, 1, 201)
+        model = sum_g * grid + 0.5 * (sum_h + l2) * grid**2
+        assert np.argmin(model) == 100
+
+
+def test_leaf_value_with_vanishing_denominator_is_zero():
+    assert leaf_value(3.0, 0.0, 0.0) == 0.0
+    assert leaf_value(-3.0, -1.0, 0.5) == 0.0
+    assert leaf_value(0.0, 2.0, 0.0) == 0.0
+
+
+def reference_partition(rows, column, bin_threshold, missing_go_left):
+    bins = column[rows]
+    left = np.where(bins == MISSING_BIN, missing_go_left, bins <= bin_threshold)
+    return np.concatenate([rows[left], rows[~left]]), int(left.sum())
+
+
+@pytest.mark.parametrize("missing_go_left", [False, True])
+@pytest.mark.parametrize("n_chunks", [1, 2, 7, 1000])
+@pytest.mark.parametrize("bin_threshold", [0, 5, 15])
+def test_partition_is_a_stable_partition(n_chunks, missing_go_left, bin_threshold):
+    rng = np.random.RandomState(n_chunks + bin_threshold)
+    n = 500
+    column = rng.randint(0, 16, size=n).astype(np.uint8)
+    column[rng.rand(n) < 0.2] = MISSING_BIN
+    for rows in (
+        np.sort(rng.choice(n, 333, replace=False)),  # sorted, as in the grower
+        rng.permutation(n)[:100],  # any order must be kept, too
+        np.arange(n),
+        np.array([17]),
+        np.array([], dtype=np.int64),
+    ):
+        rows = rows.astype(np.uint32)
+        expected, expected_n_left = reference_partition(
+            rows, column, bin_threshold, missing_go_left
+        )
+        work = rows.copy()
+        buffer = np.empty(n, dtype=np.uint32)
+        n_left = partition(
+            work,
+            column,
+            bin_threshold,
+            missing_go_left,
+            MISSING_BIN,
+            n_chunks,
+            buffer,
+        )
+        assert n_left == expected_n_left
+        assert_array_equal(work, expected)
+
+
+def test_partition_of_a_slice_leaves_the_rest_alone():
+    # The grower partitions a node's slice of one big index array in place.
+    rng = np.random.RandomState(1)
+    n = 200
+    column = rng.randint(0, 16, size=n).astype(np.uint8)
+    indices = rng.permutation(n).astype(np.uint32)
+    before = indices.copy()
+    node = indices[50:150]
+    expected, n_left_expected = reference_partition(node.copy(), column, 7, True)
+    n_left = partition(node, column, 7, True, MISSING_BIN, 3, np.empty(n, np.uint32))
+    assert n_left == n_left_expected
+    assert_array_equal(indices[50:150], expected)
+    assert_array_equal(indices[:50], before[:50])
+    assert_array_equal(indices[150:], before[150:])
+
+
+def test_partition_thread_count_independent():
+    rng = np.random.RandomState(2)
+    n = 5000
+    column = rng.randint(0, 16, size=n).astype(np.uint8)
+    column[rng.rand(n) < 0.1] = MISSING_BIN
+    results = []
+    for n_threads in (1, 2):
+        with numba_threads(n_threads):
+            rows = np.arange(n, dtype=np.uint32)
+            n_left = partition(
+                rows, column, 6, False, MISSING_BIN, 8, np.empty(n, np.uint32)
+            )
+        results.append((n_left, rows))
+    assert results[0][0] == results[1][0]
+    assert_array_equal(results[0][1], results[1][1])
