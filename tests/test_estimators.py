@@ -298,7 +298,8 @@ def test_negative_or_all_zero_sample_weights_are_rejected(data):
     X, y = data
     weights = np.ones(len(y))
     weights[0] = -1
-    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+    negative = "Negative values in data passed to `sample_weight`"
+    with pytest.raises(ValueError, match=negative):
         AccelBoostRegressor().fit(X, y, sample_weight=weights)
     with pytest.raises(ValueError, match="(no positive entry|at least one non-zero)"):
         AccelBoostRegressor().fit(X, y, sample_weight=np.zeros(len(y)))
