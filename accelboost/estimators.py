@@ -261,7 +261,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
         train = _Dataset(self, X, y, sample_weight)
         val = _Dataset(self, *validation) if validation is not None else None
         scorer = self._make_scorer(early_stopping)
-        if not self.train_score_:
+        if early_stopping and not self.train_score_:
             self._record_scores(scorer, train, val)
 
         policy = ZeroInit(self.learning_rate)
@@ -285,12 +285,14 @@ class BaseAccelBoost(BaseEstimator, ABC):
             self._ensemble.add_stage([tree.nodes for tree in trees], coef)
             if val is not None:
                 val.add_last_stage(self._ensemble)
-            self._record_scores(scorer, train, val)
             if self.verbose:
                 self._print_progress(stage, time.perf_counter() - tic)
-            if early_stopping and self._should_stop(self.validation_score_
-                                                    if val is not None
-                                                    else self.train_score_):
+            if not early_stopping:
+                continue
+            # Scoring costs a pass over the data: only early stopping pays it.
+            self._record_scores(scorer, train, val)
+            scores = self.validation_score_ if val is not None else self.train_score_
+            if self._should_stop(scores):
                 break
 
         self.n_iter_ = self._ensemble.n_stages
@@ -383,13 +385,12 @@ class BaseAccelBoost(BaseEstimator, ABC):
         return not any(score > reference for score in scores[-reference_position + 1:])
 
     def _print_progress(self, stage, seconds):
-        message = (
-            f"[{stage + 1}/{self.max_iter}] "
-            f"train score: {self.train_score_[-1]:.5f}"
-        )
+        message = f"[{stage + 1}/{self.max_iter}] {seconds:.3f}s"
+        if self.train_score_:
+            message += f", train score: {self.train_score_[-1]:.5f}"
         if self.validation_score_:
             message += f", validation score: {self.validation_score_[-1]:.5f}"
-        print(message + f", in {seconds:.3f}s")
+        print(message)
 
     # -- prediction ----------------------------------------------------------
     def _raw_predict(self, X):
@@ -505,12 +506,14 @@ _COMMON_DOC = """
     ----------
     n_iter_ : int
         Number of stages fitted.
-    train_score_ : ndarray of shape (n_iter_ + 1,)
+    train_score_ : ndarray of shape (n_iter_ + 1,) or (0,)
         Score on the training data before the first stage and after each
-        one: minus the loss, or the ``scoring`` score on at most 10,000
-        training samples when early stopping uses another scorer.
+        one, when early stopping is on (empty otherwise, as scoring costs a
+        pass over the data): minus the loss, or the ``scoring`` score on at
+        most 10,000 training samples for another scorer.
     validation_score_ : ndarray of shape (n_iter_ + 1,) or (0,)
-        Score on the validation data; empty without early stopping.
+        Score on the validation data; empty without early stopping or with
+        ``validation_fraction=None``.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -130,22 +130,25 @@ class TreeGrower:
         self._n_bins = missing_bin + 1
         self._sample_indices = np.arange(n_samples, dtype=np.uint32)
         self._buffer = np.empty(n_samples, dtype=np.uint32)
-        self._ordered_g = np.empty(n_samples, dtype=G_H_DTYPE)
-        self._ordered_h = np.empty(n_samples, dtype=G_H_DTYPE)
+        # The kernel reads hessians only when they vary.
+        self._values = (
+            gradients[None, :]
+            if hessians_are_constant
+            else np.stack([gradients, hessians])
+        )
+        self._ordered = np.empty_like(self._values)
 
     # -- kernels wrapped for one node -------------------------------------
     def _histogram(self, node):
         rows = self._sample_indices[node.start : node.stop]
         n = rows.shape[0]
         if n == self.X_binned.shape[0]:
-            g, h = self.gradients, self.hessians
+            ordered = self._values
         else:
-            g, h = self._ordered_g[:n], self._ordered_h[:n]
-            gather(self.gradients, rows, g)
-            if self.hessians_are_constant:
-                h[:1] = self.hessians[:1]
-            else:
-                gather(self.hessians, rows, h)
+            ordered = self._ordered[:, :n]
+            gather(self._values, rows, ordered)
+        g = ordered[0]
+        h = self.hessians[:1] if self.hessians_are_constant else ordered[1]
         hist = empty_histogram(self.X_binned.shape[1], self._n_bins)
         build_histogram(rows, self.X_binned, g, h, self.hessians_are_constant, hist)
         return hist
@@ -200,7 +203,10 @@ class TreeGrower:
         max_leaves = p.max_leaf_nodes if p.max_leaf_nodes is not None else np.inf
         while heap and n_leaves < max_leaves:
             _, _, node = heapq.heappop(heap)
-            left, right = self._split(node, len(nodes))
+            # After the last allowed split the children stay leaves: they
+            # need no histogram.
+            last = n_leaves + 1 >= max_leaves
+            left, right = self._split(node, len(nodes), last)
             nodes += [left, right]
             self._push(heap, left)
             self._push(heap, right)
@@ -215,7 +221,7 @@ class TreeGrower:
         else:
             node.hist = None
 
-    def _split(self, node, next_id):
+    def _split(self, node, next_id, last):
         """Partition ``node``'s rows, make its children and their splits."""
         _, feature, bin_, missing_left, g_l, h_l, _ = node.split
         rows = self._sample_indices[node.start : node.stop]
@@ -243,7 +249,7 @@ class TreeGrower:
             node.count - n_left,
         )
         node.left, node.right = left, right
-        splittable = [c for c in (left, right) if self._can_split(c)]
+        splittable = [] if last else [c for c in (left, right) if self._can_split(c)]
         if splittable:
             small, large = sorted((left, right), key=lambda c: c.count)
             small.hist = self._histogram(small)

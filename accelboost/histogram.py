@@ -80,6 +80,11 @@ def subtract_histograms(parent, child, sibling):
 
 @njit(parallel=True, nogil=True, cache=True)
 def gather(values, sample_indices, out):
-    """Write ``out[i] = values[sample_indices[i]]`` (the node's gradients)."""
+    """Write ``out[k, i] = values[k, sample_indices[i]]`` for every row ``k``.
+
+    One pass over the indices serves gradients and hessians together.
+    """
     for i in prange(sample_indices.shape[0]):
-        out[i] = values[sample_indices[i]]
+        row = sample_indices[i]
+        for k in range(values.shape[0]):
+            out[k, i] = values[k, row]

@@ -32,6 +32,11 @@ def _leaf_value(nodes, root, x_row, binned, missing_bin):
     return nodes[node_idx]["value"]
 
 
+#: Rows per block: one tree's nodes stay in L1 while they serve a block, and
+#: the block's rows stay in L2 while all trees pass over them.
+_ROW_BLOCK = 128
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def add_tree_values(
     nodes, tree_starts, tree_columns, first, stop, X, binned, missing_bin, out
@@ -55,15 +60,19 @@ def add_tree_values(
     missing_bin : int
         Bin code of NaN (used when ``binned``).
     out : ndarray of float64, shape (n_samples, n_columns)
-        Updated in place. Trees are added in order, the same order as the
-        training-time updates, so the sums agree bit for bit.
+        Updated in place. Each cell receives its trees in order, the same
+        order as the training-time updates, so the sums agree bit for bit.
     """
-    for i in prange(X.shape[0]):
-        x_row = X[i]
+    n_samples = X.shape[0]
+    n_blocks = (n_samples + _ROW_BLOCK - 1) // _ROW_BLOCK
+    for block in prange(n_blocks):
+        lo = block * _ROW_BLOCK
+        hi = min(n_samples, lo + _ROW_BLOCK)
         for t in range(first, stop):
-            out[i, tree_columns[t]] += _leaf_value(
-                nodes, tree_starts[t], x_row, binned, missing_bin
-            )
+            root = tree_starts[t]
+            column = tree_columns[t]
+            for i in range(lo, hi):
+                out[i, column] += _leaf_value(nodes, root, X[i], binned, missing_bin)
 
 
 def pack_trees(trees: list[np.ndarray], scales: np.ndarray | None = None):

@@ -84,8 +84,19 @@ def test_classification_loss_matches_hist_gradient_boosting(n_classes):
 
 def test_training_loss_decreases_every_stage():
     X_tr, _, y_tr, _ = _regression()
-    model = AccelBoostRegressor(**COMMON).fit(X_tr, y_tr)
+    # early stopping on the training data only, never triggered: it records
+    # train_score_ for every stage
+    params = {**COMMON, "early_stopping": True, "validation_fraction": None,
+              "n_iter_no_change": 1000}
+    model = AccelBoostRegressor(**params).fit(X_tr, y_tr)
+    assert model.n_iter_ == COMMON["max_iter"]
+    assert model.validation_score_.size == 0
     assert model.train_score_.shape == (COMMON["max_iter"] + 1,)
+    assert_allclose(
+        model.train_score_[-1],
+        -0.5 * np.mean((y_tr - model.predict(X_tr)) ** 2),
+        rtol=1e-10,
+    )
     # train_score_ is minus the loss: Newton steps on squared error with
     # shrinkage 0.1 never raise it.
     assert np.all(np.diff(model.train_score_) > 0)
@@ -142,7 +153,9 @@ def test_warm_start_50_then_25_equals_75(n_classes):
     else:
         X, _, y, _ = _classification(n_classes)
         make = AccelBoostClassifier
-    params = {**COMMON, "random_state": 0}
+    # scores recorded (training data, never stopping) to compare them too
+    params = {**COMMON, "random_state": 0, "early_stopping": True,
+              "validation_fraction": None, "n_iter_no_change": 1000}
     at_once = make(**{**params, "max_iter": 75}).fit(X, y)
     warm = make(**{**params, "max_iter": 50, "warm_start": True}).fit(X, y)
     warm.set_params(max_iter=75).fit(X, y)
@@ -191,7 +204,7 @@ def test_early_stopping_stops_when_validation_loss_stalls():
 def test_early_stopping_auto_depends_on_size_and_validation_set():
     X, _, y, _ = _regression(n_samples=3000)
     model = AccelBoostRegressor(max_iter=5).fit(X, y)
-    assert model.validation_score_.size == 0  # small data: off
+    assert model.validation_score_.size == model.train_score_.size == 0  # off
     X_tr, X_val, y_tr, y_val = train_test_split(X, y, random_state=0)
     model = AccelBoostRegressor(max_iter=5).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
     assert model.validation_score_.shape == (6,)

@@ -132,17 +132,18 @@ def test_subtraction_gives_the_sibling_histogram(seed):
 
 def test_gather_equals_fancy_indexing():
     rng = np.random.RandomState(0)
-    values = rng.normal(size=1000)
-    for rows in (
-        np.arange(1000),
-        np.sort(rng.choice(1000, 37, replace=False)),
-        rng.permutation(1000)[:500],
-        np.array([], dtype=np.int64),
-    ):
-        rows = rows.astype(np.uint32)
-        out = np.full(len(rows), np.nan)
-        gather(values, rows, out)
-        assert_array_equal(out, values[rows])
+    for n_values in (1, 2):
+        values = rng.normal(size=(n_values, 1000))
+        for rows in (
+            np.arange(1000),
+            np.sort(rng.choice(1000, 37, replace=False)),
+            rng.permutation(1000)[:500],
+            np.array([], dtype=np.int64),
+        ):
+            rows = rows.astype(np.uint32)
+            out = np.full((n_values, len(rows)), np.nan)
+            gather(values, rows, out)
+            assert_array_equal(out, values[:, rows])
 
 
 def test_results_do_not_depend_on_thread_count():
@@ -157,8 +158,8 @@ def test_results_do_not_depend_on_thread_count():
             constant = histogram(rows, X, g, np.ones_like(h), constant=True)
             sibling = np.empty_like(parent)
             subtract_histograms(parent, child, sibling)
-            gathered = np.empty(len(rows))
-            gather(g, rows, gathered)
+            gathered = np.empty((2, len(rows)))
+            gather(np.stack([g, h]), rows, gathered)
         results.append((parent, child, constant, sibling, gathered))
     for one, two in zip(*results, strict=True):
         assert_array_equal(one, two)
