@@ -42,3 +42,18 @@ NODE_DTYPE = np.dtype(
         ("is_leaf", np.uint8),
     ]
 )
+
+#: The node record the predictor walks: 24 aligned bytes instead of the
+#: training record's 47, so more of a large ensemble stays in cache.
+#: ``left == 0`` marks a leaf (the root is never a child) and the right child
+#: is always ``left + 1``; a leaf keeps its (folded) value in ``threshold``.
+PREDICTOR_NODE_DTYPE = np.dtype(
+    [
+        ("threshold", np.float64),  # num_threshold, or the value of a leaf
+        ("feature_idx", np.uint32),
+        ("left", np.uint32),
+        ("bin_threshold", np.uint8),
+        ("missing_go_left", np.uint8),
+    ],
+    align=True,
+)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from ._common import G_H_DTYPE, NODE_DTYPE
+from ._common import NODE_DTYPE
 from .histogram import build_histogram, empty_histogram, gather, subtract_histograms
 from .splitting import find_best_split, leaf_value, partition
 

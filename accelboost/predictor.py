@@ -9,7 +9,7 @@ pass over the rows, not T.
 import numpy as np
 from numba import njit, prange
 
-from ._common import NODE_DTYPE
+from ._common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
 
 
 @njit(inline="always")
@@ -17,19 +17,21 @@ def _leaf_value(nodes, root, x_row, binned, missing_bin):
     # Fields by subscript, which also works on NumPy records when the kernels
     # run as plain Python (NUMBA_DISABLE_JIT=1).
     node_idx = root
-    while not nodes[node_idx]["is_leaf"]:
+    while True:
         node = nodes[node_idx]
+        left = node["left"]
+        if left == 0:
+            return node["threshold"]
         x = x_row[node["feature_idx"]]
         if binned:
             is_missing = x == missing_bin
             go_left = x <= node["bin_threshold"]
         else:
             is_missing = np.isnan(x)
-            go_left = x <= node["num_threshold"]
+            go_left = x <= node["threshold"]
         if is_missing:
             go_left = node["missing_go_left"]
-        node_idx = root + (node["left"] if go_left else node["right"])
-    return nodes[node_idx]["value"]
+        node_idx = root + left + (0 if go_left else 1)
 
 
 #: Rows per block: one tree's nodes stay in L1 while they serve a block, and
@@ -45,8 +47,8 @@ def add_tree_values(
 
     Parameters
     ----------
-    nodes : ndarray of NODE_DTYPE
-        Trees packed one after another; child indices are tree-relative.
+    nodes : ndarray of PREDICTOR_NODE_DTYPE
+        Trees packed by ``pack_trees``; child indices are tree-relative.
     tree_starts : ndarray of intp
         Index of each tree's root in ``nodes``.
     tree_columns : ndarray of intp
@@ -75,20 +77,39 @@ def add_tree_values(
                 out[i, column] += _leaf_value(nodes, root, X[i], binned, missing_bin)
 
 
-def pack_trees(trees: list[np.ndarray], scales: np.ndarray | None = None):
-    """Concatenate node arrays, scaling each tree's values by ``scales[t]``.
+def pack_trees(
+    trees: list[np.ndarray], scales: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pack trees into one predictor array, scaling tree ``t``'s leaves.
+
+    Parameters
+    ----------
+    trees : list of ndarray of NODE_DTYPE
+        Trees as the grower makes them: every inner node's right child
+        directly follows its left child.
+    scales : ndarray of shape (len(trees),) or None
+        Coefficient folded into each tree's leaf values.
 
     Returns
     -------
-    nodes : ndarray of NODE_DTYPE
+    nodes : ndarray of PREDICTOR_NODE_DTYPE
     tree_starts : ndarray of intp
+        Index of each tree's root in ``nodes``.
     """
     sizes = np.array([len(t) for t in trees], dtype=np.intp)
     tree_starts = np.zeros(len(trees), dtype=np.intp)
     np.cumsum(sizes[:-1], out=tree_starts[1:])
-    nodes = (
-        np.concatenate(trees) if trees else np.zeros(0, dtype=NODE_DTYPE)
-    )
+    source = np.concatenate(trees) if trees else np.zeros(0, dtype=NODE_DTYPE)
+    inner = source["is_leaf"] == 0
+    if np.any(source["right"][inner] != source["left"][inner] + 1):
+        raise ValueError("every right child must directly follow its left child")
+    nodes = np.zeros(len(source), dtype=PREDICTOR_NODE_DTYPE)
+    values = source["value"]
     if scales is not None and len(trees):
-        nodes["value"] *= np.repeat(scales, sizes)
+        values = values * np.repeat(np.asarray(scales, dtype=np.float64), sizes)
+    nodes["threshold"] = np.where(inner, source["num_threshold"], values)
+    nodes["feature_idx"] = source["feature_idx"]
+    nodes["left"] = np.where(inner, source["left"], 0)
+    nodes["bin_threshold"] = source["bin_threshold"]
+    nodes["missing_go_left"] = source["missing_go_left"]
     return nodes, tree_starts

@@ -34,13 +34,26 @@ def leaf_value(sum_g, sum_h, l2):
 
 
 @njit(inline="always")
-def _admissible(count_l, hess_l, count_r, hess_r, min_samples_leaf, min_hessian):
-    return (
-        count_l >= min_samples_leaf
-        and count_r >= min_samples_leaf
-        and hess_l >= min_hessian
-        and hess_r >= min_hessian
-    )
+def _candidate_gain(
+    g_side, h_side, n_side, sum_g, sum_h, count, parent_score, l2,
+    min_samples_leaf, min_hessian,
+):
+    """Gain of the split whose one side sums to (g_side, h_side, n_side).
+
+    The other side is the node minus this one; -inf if either side breaks
+    ``min_samples_leaf`` or ``min_hessian``.
+    """
+    g_other = sum_g - g_side
+    h_other = sum_h - h_side
+    n_other = count - n_side
+    if (
+        n_side < min_samples_leaf
+        or n_other < min_samples_leaf
+        or h_side < min_hessian
+        or h_other < min_hessian
+    ):
+        return -np.inf
+    return _score(g_side, h_side, l2) + _score(g_other, h_other, l2) - parent_score
 
 
 @njit(nogil=True, cache=True)
@@ -83,23 +96,18 @@ def _best_split_of_feature(
         g_l += hist_f[b, HIST_GRAD]
         h_l += hist_f[b, HIST_HESS]
         n_l += hist_f[b, HIST_COUNT]
-        g_r = sum_g - g_l
-        h_r = sum_h - h_l
-        n_r = count - n_l
-        if not _admissible(n_l, h_l, n_r, h_r, min_samples_leaf, min_hessian):
-            continue
-        gain = _score(g_l, h_l, l2) + _score(g_r, h_r, l2) - parent_score
+        gain = _candidate_gain(
+            g_l, h_l, n_l, sum_g, sum_h, count, parent_score, l2,
+            min_samples_leaf, min_hessian,
+        )
         if gain > best_gain:
-            best_gain = gain
-            best_bin = b
-            best_g = g_l
-            best_h = h_l
-            best_n = n_l
+            best_gain, best_bin, best_g, best_h, best_n = gain, b, g_l, h_l, n_l
             # Without missing values in the node, NaN at predict time follows
             # the majority.
-            best_missing_left = (not has_missing) and n_l >= n_r
+            best_missing_left = (not has_missing) and n_l >= count - n_l
 
     if has_missing:
+        # Missing values on the left: accumulate the right side instead.
         g_r = 0.0
         h_r = 0.0
         n_r = 0.0
@@ -107,19 +115,13 @@ def _best_split_of_feature(
             g_r += hist_f[b, HIST_GRAD]
             h_r += hist_f[b, HIST_HESS]
             n_r += hist_f[b, HIST_COUNT]
-            g_l = sum_g - g_r
-            h_l = sum_h - h_r
-            n_l = count - n_r
-            if not _admissible(n_l, h_l, n_r, h_r, min_samples_leaf, min_hessian):
-                continue
-            gain = _score(g_l, h_l, l2) + _score(g_r, h_r, l2) - parent_score
+            gain = _candidate_gain(
+                g_r, h_r, n_r, sum_g, sum_h, count, parent_score, l2,
+                min_samples_leaf, min_hessian,
+            )
             if gain > best_gain:
-                best_gain = gain
-                best_bin = b - 1
-                best_missing_left = True
-                best_g = g_l
-                best_h = h_l
-                best_n = n_l
+                best_gain, best_bin, best_missing_left = gain, b - 1, True
+                best_g, best_h, best_n = sum_g - g_r, sum_h - h_r, count - n_r
     return best_gain, best_bin, best_missing_left, best_g, best_h, best_n
 
 

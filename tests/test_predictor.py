@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import _walk_tree
 from numpy.testing import assert_allclose, assert_array_equal
 
-from accelboost._common import NODE_DTYPE
+from accelboost._common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
 from accelboost._threads import numba_threads
 from accelboost.grower import TreeGrower, TreeParams
 from accelboost.predictor import add_tree_values, pack_trees
@@ -31,26 +32,9 @@ def reference_predict(trees, X, binned, columns, n_columns, scales=None):
     for t, nodes in enumerate(trees):
         scale = 1.0 if scales is None else scales[t]
         for i in range(X.shape[0]):
-            leaf = walk(nodes, X[i], binned)
+            leaf = _walk_tree(nodes, X[i], binned, MISSING_BIN)
             out[i, columns[t]] += scale * nodes[leaf]["value"]
     return out
-
-
-def walk(nodes, x_row, binned):
-    i = 0
-    while not nodes[i]["is_leaf"]:
-        node = nodes[i]
-        x = x_row[node["feature_idx"]]
-        if binned:
-            missing = x == MISSING_BIN
-            left = x <= node["bin_threshold"]
-        else:
-            missing = np.isnan(x)
-            left = x <= node["num_threshold"]
-        if missing:
-            left = bool(node["missing_go_left"])
-        i = int(node["left"] if left else node["right"])
-    return i
 
 
 def predict(
@@ -221,28 +205,37 @@ def test_pack_trees():
     originals = [t.copy() for t in (a, b, c)]
     scales = np.array([2.0, -0.5, 0.0])
     nodes, starts = pack_trees([a, b, c], scales)
-    assert nodes.dtype == NODE_DTYPE
+    assert nodes.dtype == PREDICTOR_NODE_DTYPE
     assert_array_equal(starts, [0, 5, 6])
     assert len(nodes) == 11
-    assert_array_equal(nodes["value"][:5], 2.0 * a["value"])
-    assert_array_equal(nodes["value"][5], -3.5)
-    assert_array_equal(nodes["value"][6:], 0.0)
-    # Everything else is copied unchanged; the inputs are not modified.
-    for name in NODE_DTYPE.names:
-        if name != "value":
-            assert_array_equal(nodes[name], np.concatenate([a, b, c])[name])
+    source = np.concatenate([a, b, c])
+    leaf = source["is_leaf"] == 1
+    # leaves carry their scaled value and no child; inner nodes their split
+    expected_values = np.concatenate([2.0 * a["value"], [-3.5], 0.0 * c["value"]])
+    assert_array_equal(nodes["threshold"][leaf], expected_values[leaf])
+    assert_array_equal(nodes["left"][leaf], 0)
+    assert_array_equal(nodes["threshold"][~leaf], source["num_threshold"][~leaf])
+    assert_array_equal(nodes["left"][~leaf], source["left"][~leaf])
+    for name in ("feature_idx", "bin_threshold", "missing_go_left"):
+        assert_array_equal(nodes[name], source[name])
     for before, after in zip(originals, (a, b, c), strict=True):
         assert_array_equal(before, after)
     # Without scales the values are the trees' own.
     nodes, starts = pack_trees([a, b, c])
-    assert_array_equal(nodes, np.concatenate([a, b, c]))
+    assert_array_equal(nodes["threshold"][leaf], source["value"][leaf])
     # No trees at all.
     nodes, starts = pack_trees([])
     assert len(nodes) == 0 and len(starts) == 0
-    assert nodes.dtype == NODE_DTYPE
     # A single-leaf tree predicts its value everywhere, scaled.
     X = np.array([[np.nan, 1.0], [5.0, -5.0]])
     assert_array_equal(predict([b], X, False, scales=np.array([2.0]))[:, 0], 14.0)
+
+
+def test_pack_trees_needs_right_child_after_left():
+    tree = hand_tree()
+    tree["right"][0], tree["left"][0] = 1, 2
+    with pytest.raises(ValueError, match="right child must directly follow"):
+        pack_trees([tree])
 
 
 def test_prediction_thread_count_independent(make_binned_data):
