@@ -34,7 +34,7 @@ from .binning import BinMapper
 from .ensemble import TreeEnsemble
 from .grower import TreeGrower, TreeParams
 from .loss import allocate_gradients, make_loss
-from .stages import ZeroInit
+from .stages import StageContext, make_policy
 
 #: Above this many samples, ``early_stopping="auto"`` turns early stopping on.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
@@ -67,6 +67,10 @@ class BaseAccelBoost(BaseEstimator, ABC):
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "stage_init": [StrOptions({"zero", "stacking", "agbm"})],
+        "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"nesterov"})],
+        "restart": [StrOptions({"function", "gradient"}), None],
+        "agbm_gamma": [Interval(Real, 0, None, closed="neither")],
     }
 
     @abstractmethod
@@ -91,6 +95,10 @@ class BaseAccelBoost(BaseEstimator, ABC):
         verbose,
         random_state,
         n_threads,
+        stage_init,
+        momentum,
+        restart,
+        agbm_gamma,
     ):
         self.loss = loss
         self.learning_rate = learning_rate
@@ -110,6 +118,10 @@ class BaseAccelBoost(BaseEstimator, ABC):
         self.verbose = verbose
         self.random_state = random_state
         self.n_threads = n_threads
+        self.stage_init = stage_init
+        self.momentum = momentum
+        self.restart = restart
+        self.agbm_gamma = agbm_gamma
 
     # -- subclass hooks ----------------------------------------------------
     @abstractmethod
@@ -239,65 +251,137 @@ class BaseAccelBoost(BaseEstimator, ABC):
             )
         if not early_stopping:
             validation = None
-        if not warm:
-            self._bin_mapper = BinMapper(
-                max_bins=self.max_bins, random_state=self._random_seed
-            ).fit(X, sample_weight)
-            self._loss = self._make_loss()
-            weights = np.ones_like(y) if sample_weight is None else sample_weight
-            self._ensemble = TreeEnsemble(self._loss.baseline(y, weights))
-            self.train_score_ = []
-            self.validation_score_ = []
-        elif self.max_iter < self._ensemble.n_stages:
-            raise ValueError(
-                f"max_iter={self.max_iter} must be larger than or equal to "
-                f"n_iter_={self._ensemble.n_stages} when warm_start==True."
-            )
+        if warm:
+            self._continue_fitted_state()
         else:
-            self._ensemble = self._ensemble.copy()
-            self.train_score_ = list(self.train_score_)
-            self.validation_score_ = list(self.validation_score_)
+            self._reset_fitted_state(X, y, sample_weight)
 
-        train = _Dataset(self, X, y, sample_weight)
+        train = _Dataset(self, X, y, sample_weight, training=True)
         val = _Dataset(self, *validation) if validation is not None else None
         scorer = self._make_scorer(early_stopping)
         if early_stopping and not self.train_score_:
             self._record_scores(scorer, train, val)
-
-        policy = ZeroInit(self.learning_rate)
-        grow_tree = self._tree_factory(train)
-        gradients, hessians = allocate_gradients(self._loss.n_outputs, train.n)
-        tree_output = np.empty(train.n, dtype=Y_DTYPE)
-        weights = train.weights_or_ones
-        for stage in range(self._ensemble.n_stages, self.max_iter):
+        context = self._stage_context(train)
+        for _ in range(self._ensemble.n_stages, self.max_iter):
             tic = time.perf_counter()
-            fit_point = policy.fit_point(train.raw)
-            self._loss.gradient_hessian(
-                train.y, fit_point, weights, gradients, hessians
-            )
-            trees = [
-                self._grow(grow_tree, gradients[k], hessians[k], train, fit_point, k)
-                for k in range(self._loss.n_outputs)
-            ]
-            coef = policy.stage_coef()
-            for k, tree in enumerate(trees):
-                train.raw[:, k] += coef * tree.training_output(tree_output)
-            self._ensemble.add_stage([tree.nodes for tree in trees], coef)
-            if val is not None:
-                val.add_last_stage(self._ensemble)
+            self._fit_stage(context, train, val)
             if self.verbose:
-                self._print_progress(stage, time.perf_counter() - tic)
+                self._print_progress(time.perf_counter() - tic)
             if not early_stopping:
                 continue
             # Scoring costs a pass over the data: only early stopping pays it.
             self._record_scores(scorer, train, val)
-            scores = self.validation_score_ if val is not None else self.train_score_
-            if self._should_stop(scores):
+            if self._should_stop():
                 break
+        self._finish_fit(early_stopping)
 
+    def _reset_fitted_state(self, X, y, sample_weight):
+        self._bin_mapper = BinMapper(
+            max_bins=self.max_bins, random_state=self._random_seed
+        ).fit(X, sample_weight)
+        self._loss = self._make_loss()
+        weights = np.ones_like(y) if sample_weight is None else sample_weight
+        policy = make_policy(
+            self.stage_init, self.learning_rate, self.momentum, self.agbm_gamma
+        )
+        self._ensemble = TreeEnsemble(self._loss.baseline(y, weights), policy)
+        self._next_stage_index = 1
+        self._restart_stages = []
+        self.train_score_ = []
+        self.validation_score_ = []
+
+    def _continue_fitted_state(self):
+        if self.max_iter < self._ensemble.n_stages:
+            raise ValueError(
+                f"max_iter={self.max_iter} must be larger than or equal to "
+                f"n_iter_={self._ensemble.n_stages} when warm_start==True."
+            )
+        policy = make_policy(
+            self.stage_init, self.learning_rate, self.momentum, self.agbm_gamma
+        )
+        if vars(policy) != vars(self._ensemble.policy) or type(policy) is not type(
+            self._ensemble.policy
+        ):
+            raise ValueError(
+                "warm_start cannot change stage_init, momentum, learning_rate or "
+                "agbm_gamma: the fitted stages follow the old recursion."
+            )
+        self._ensemble = self._ensemble.copy()
+        self._restart_stages = list(self._restart_stages)
+        self.train_score_ = list(self.train_score_)
+        self.validation_score_ = list(self.validation_score_)
+
+    def _finish_fit(self, early_stopping):
         self.n_iter_ = self._ensemble.n_stages
+        self.n_restarts_ = len(self._restart_stages)
         self.train_score_ = np.asarray(self.train_score_)
         self.validation_score_ = np.asarray(self.validation_score_)
+        scores = self._stopping_scores()
+        # Stages of the best-scoring model (0: the baseline alone).
+        self.best_iteration_ = int(np.argmax(scores)) if early_stopping else (
+            self.n_iter_
+        )
+
+    @property
+    def stage_coef_(self):
+        """Weight of each tree in the final model, after restarts.
+
+        Trees are ordered by stage; within a stage by role (AGBM fits two
+        trees a stage) and then by output column (class).
+        """
+        check_is_fitted(self, "_ensemble")
+        return self._ensemble.coef.copy()
+
+    def _fit_stage(self, context, train, val):
+        """Grow one stage where the policy says, restarting if needed."""
+        policy = self._ensemble.policy
+        stage = policy.plan(self._next_stage_index)
+        trees, outputs, gradients = policy.grow(context, train.state, stage, train.aux)
+        new_state = policy.step(train.state, outputs, stage)
+        restart_next = False
+        if self.restart is not None and policy.has_momentum(stage):
+            if self.restart == "function":
+                if self._loss(train.y, new_state[0], train.sample_weight) > (
+                    train.loss(self._loss)
+                ):
+                    # The momentum step raised the training loss: undo it
+                    # and take a plain step from the same point instead.
+                    self._restart_stages.append(self._ensemble.n_stages)
+                    stage = policy.plan(1)
+                    trees, outputs, _ = policy.grow(
+                        context, train.state, stage, train.aux
+                    )
+                    new_state = policy.step(train.state, outputs, stage)
+            elif policy.descent_check(train.state, new_state, gradients) > 0:
+                # The step went uphill: keep it, drop the momentum after it.
+                self._restart_stages.append(self._ensemble.n_stages)
+                restart_next = True
+        train.advance(new_state)
+        self._ensemble.add_stage(trees, stage)
+        if val is not None:
+            val.advance_with_last_stage(self._ensemble)
+        self._next_stage_index = 1 if restart_next else stage.index + 1
+
+    def _stage_context(self, train):
+        grow_tree = self._tree_factory(train)
+        gradients, hessians = allocate_gradients(self._loss.n_outputs, train.n)
+        weights = train.weights_or_ones
+        outputs_buffer = np.empty(train.n, dtype=Y_DTYPE)
+
+        def gradients_at(raw):
+            self._loss.gradient_hessian(train.y, raw, weights, gradients, hessians)
+            return gradients, hessians
+
+        def fit_trees(g, h, point):
+            trees = []
+            outputs = np.empty((train.n, self._loss.n_outputs), dtype=Y_DTYPE)
+            for k in range(self._loss.n_outputs):
+                tree = self._grow(grow_tree, g[k], h[k], train, point, k)
+                outputs[:, k] = tree.training_output(outputs_buffer)
+                trees.append(tree.nodes)
+            return trees, outputs
+
+        return StageContext(gradients_at, fit_trees)
 
     def _tree_factory(self, train):
         params = TreeParams(
@@ -333,7 +417,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
 
     def _grow(self, grow_tree, gradients, hessians, train, fit_point, column):
         tree = grow_tree(gradients, hessians)
-        if self._loss.refits_leaves:
+        if self._loss.refits_leaves and fit_point is not None:
             # Leaves of non-smooth losses (absolute error) take the value that
             # minimises the loss itself, not its Newton approximation.
             weights = train.weights_or_ones
@@ -342,7 +426,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
             ):
                 rows = tree.sample_indices[start:stop]
                 tree.nodes["value"][node] = self._loss.refit_leaf(
-                    train.y[rows], fit_point[rows], weights[rows]
+                    train.y[rows], fit_point[rows, column : column + 1], weights[rows]
                 )
         return tree
 
@@ -375,17 +459,29 @@ class BaseAccelBoost(BaseEstimator, ABC):
             return scorer(self, X, y)
         return scorer(self, X, y, sample_weight=sample_weight)
 
-    def _should_stop(self, scores):
-        """True when none of the last ``n_iter_no_change`` scores improved on
-        the one before them by more than ``tol`` (scores: higher is better)."""
-        reference_position = self.n_iter_no_change + 1
-        if len(scores) < reference_position:
-            return False
-        reference = scores[-reference_position] + self.tol
-        return not any(score > reference for score in scores[-reference_position + 1:])
+    def _stopping_scores(self):
+        return self.validation_score_ if len(self.validation_score_) else (
+            self.train_score_
+        )
 
-    def _print_progress(self, stage, seconds):
-        message = f"[{stage + 1}/{self.max_iter}] {seconds:.3f}s"
+    def _should_stop(self):
+        """True when none of the last ``n_iter_no_change`` scores improved on
+        the one before them by more than ``tol`` (higher is better).
+
+        A restart resets the patience: momentum can make the held-out score
+        wobble around a restart, so the window starts after the last one.
+        """
+        scores = self._stopping_scores()
+        window = self.n_iter_no_change + 1
+        if len(scores) < window:
+            return False
+        if self._restart_stages and self._restart_stages[-1] >= len(scores) - window:
+            return False
+        reference = scores[-window] + self.tol
+        return not any(score > reference for score in scores[-window + 1 :])
+
+    def _print_progress(self, seconds):
+        message = f"[{self._ensemble.n_stages}/{self.max_iter}] {seconds:.3f}s"
         if self.train_score_:
             message += f", train score: {self.train_score_[-1]:.5f}"
         if self.validation_score_:
@@ -416,19 +512,69 @@ class BaseAccelBoost(BaseEstimator, ABC):
 
 
 class _Dataset:
-    """Training or validation data with its binned form and raw predictions."""
+    """Training or validation data, binned, with the policy's state on it."""
 
-    def __init__(self, estimator, X, y, sample_weight):
+    def __init__(self, estimator, X, y, sample_weight, training=False):
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
         self.n = X.shape[0]
         self.X_binned = estimator._bin_mapper.transform(X)
         self.missing_bin = estimator._bin_mapper.missing_bin_
-        self.raw = estimator._ensemble.raw_predict(
-            self.X_binned, binned=True, missing_bin=self.missing_bin
-        )
         self._decode = getattr(estimator, "classes_", None)
+        ensemble = estimator._ensemble
+        policy = ensemble.policy
+        self.aux = policy.new_aux(None) if training else None
+        self._loss_value = None
+        self.state = policy.start(np.tile(ensemble.baseline, (self.n, 1)))
+        if ensemble.n_stages:
+            # Warm start: replay the fitted stages, momentum state included.
+            before_step = None
+            if training:
+                gradients_at = self._gradients_at(estimator._loss)
+
+                def before_step(state, stage, outputs):
+                    policy.replay_aux(gradients_at, state, stage, outputs, self.aux)
+
+            for state in ensemble.replay(
+                self.X_binned, True, self.missing_bin, before_step
+            ):
+                self.state = state
+
+    def _gradients_at(self, loss):
+        g = np.empty((loss.n_outputs, self.n), dtype=Y_DTYPE)
+        h = np.empty_like(g)
+        weights = self.weights_or_ones
+
+        def gradients_at(raw):
+            loss.gradient_hessian(self.y, raw, weights, g, h)
+            return g, h
+
+        return gradients_at
+
+    @property
+    def raw(self):
+        """The model's raw predictions on this data."""
+        return self.state[0]
+
+    def loss(self, loss):
+        """The model's loss on this data (cached until the next stage)."""
+        if self._loss_value is None:
+            self._loss_value = loss(self.y, self.raw, self.sample_weight)
+        return self._loss_value
+
+    def advance(self, new_state):
+        """Move to the next stage's state."""
+        self.state = new_state
+        self._loss_value = None
+
+    def advance_with_last_stage(self, ensemble):
+        """Apply the ensemble's last stage to this data."""
+        stage = ensemble.n_stages - 1
+        outputs = ensemble.stage_outputs(
+            self.X_binned, stage, True, self.missing_bin
+        )
+        self.advance(ensemble.policy.step(self.state, outputs, ensemble.stages[-1]))
 
     @property
     def weights_or_ones(self):
@@ -442,12 +588,6 @@ class _Dataset:
         if self._decode is None:
             return self.y
         return self._decode[self.y.astype(np.intp)]
-
-    def add_last_stage(self, ensemble):
-        stage = ensemble.n_stages - 1
-        ensemble.add_stages(
-            self.raw, self.X_binned, stage, stage + 1, True, self.missing_bin
-        )
 
     def scoring_subsample(self, seed):
         if self.n <= _SCORER_SUBSAMPLE:
@@ -501,11 +641,32 @@ _COMMON_DOC = """
     n_threads : int or None, default=None
         Threads for the Numba kernels; ``None`` uses all. The fitted model
         does not depend on it.
+    stage_init : {"zero", "stacking", "agbm"}, default="zero"
+        Where each new stage starts. "zero": plain gradient boosting.
+        "stacking": the new learner starts as ``momentum`` times the previous
+        one, which is Nesterov's accelerated gradient descent in function
+        space. "agbm": two trees a stage, the second fitted to a corrected
+        residual (accelerated gradient boosting, Lu et al. 2020).
+    momentum : float in [0, 1) or "nesterov", default=0.5
+        Momentum of "stacking": a constant ``beta``, or Nesterov's schedule
+        ``beta_t`` (0, 0, 0.28, 0.43, ... -> 1). Ignored otherwise.
+    restart : {"function", "gradient"} or None, default="function"
+        Safeguard for momentum. "function": a stage whose momentum step would
+        raise the training loss is undone and redone without momentum.
+        "gradient": momentum is dropped after a step that goes uphill along
+        the gradient at the fit point. Ignored with "zero".
+    agbm_gamma : float, default=0.1
+        AGBM's step ``gamma`` of the momentum sequence.
 
     Attributes
     ----------
     n_iter_ : int
         Number of stages fitted.
+    best_iteration_ : int
+        Number of stages of the best-scoring model when early stopping is on
+        (0: the baseline alone); ``n_iter_`` otherwise.
+    n_restarts_ : int
+        Number of momentum restarts.
     train_score_ : ndarray of shape (n_iter_ + 1,) or (0,)
         Score on the training data before the first stage and after each
         one, when early stopping is on (empty otherwise, as scoring costs a
@@ -514,6 +675,8 @@ _COMMON_DOC = """
     validation_score_ : ndarray of shape (n_iter_ + 1,) or (0,)
         Score on the validation data; empty without early stopping or with
         ``validation_fraction=None``.
+    stage_coef_ : ndarray of shape (n_trees,)
+        Weight of each tree in the final model, after restarts.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -569,6 +732,10 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         verbose=0,
         random_state=None,
         n_threads=None,
+        stage_init="zero",
+        momentum=0.5,
+        restart="function",
+        agbm_gamma=0.1,
     ):
         super().__init__(
             loss=loss,
@@ -589,6 +756,10 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
             verbose=verbose,
             random_state=random_state,
             n_threads=n_threads,
+            stage_init=stage_init,
+            momentum=momentum,
+            restart=restart,
+            agbm_gamma=agbm_gamma,
         )
 
     def _encode_y(self, y, sample_weight):
@@ -688,6 +859,10 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         verbose=0,
         random_state=None,
         n_threads=None,
+        stage_init="zero",
+        momentum=0.5,
+        restart="function",
+        agbm_gamma=0.1,
     ):
         super().__init__(
             loss=loss,
@@ -708,6 +883,10 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
             verbose=verbose,
             random_state=random_state,
             n_threads=n_threads,
+            stage_init=stage_init,
+            momentum=momentum,
+            restart=restart,
+            agbm_gamma=agbm_gamma,
         )
 
     def _encode_y(self, y, sample_weight):
