@@ -1,0 +1,253 @@
+"""Accelerated boosting as users see it: exactness, the restart safeguard,
+acceleration with weak learners, early stopping and warm start."""
+
+import pickle
+
+import numpy as np
+import pytest
+from conftest import _walk_tree
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+from accelboost import AccelBoostClassifier, AccelBoostRegressor
+
+
+def _problem(n=2000, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 6))
+    f = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.5 * X[:, 3] ** 2 - X[:, 4]
+    y_reg = f + 0.3 * rng.normal(size=n)
+    y_clf = (rng.rand(n) < 1 / (1 + np.exp(-2 * f))).astype(int)
+    return X, y_reg, y_clf
+
+
+def _tree_outputs(model, X):
+    """Each tree's raw value at each row, by a plain-Python walk."""
+    ensemble = model._ensemble
+    out = np.empty((X.shape[0], len(ensemble.trees)))
+    for j, nodes in enumerate(ensemble.trees):
+        out[:, j] = [nodes[_walk_tree(nodes, row, False)]["value"] for row in X]
+    return out
+
+
+def _reference_stacking(model, X, beta_of_stage):
+    """DESIGN 2.2 in NumPy: d_t = beta_t d + nu b_t, F_t = F + d_t."""
+    b = _tree_outputs(model, X)
+    F = np.full(len(X), model._ensemble.baseline[0])
+    d = np.zeros(len(X))
+    path = []
+    for t in range(b.shape[1]):
+        d = beta_of_stage(t) * d + model.learning_rate * b[:, t]
+        F = F + d
+        path.append(F.copy())
+    return path
+
+
+def _nesterov_betas(restart_stages, n):
+    """beta_t of Nesterov's schedule, its counter reset at restart stages."""
+    betas, lam_prev, lam = [], 0.0, 1.0
+    for t in range(n):
+        if t in restart_stages or t == 0:
+            lam_prev, lam = 0.0, 1.0
+            betas.append(0.0)
+            continue
+        lam_prev, lam = lam, (1 + np.sqrt(1 + 4 * lam**2)) / 2
+        betas.append((lam_prev - 1) / lam if lam_prev else 0.0)
+    return betas
+
+
+# -- exactness -------------------------------------------------------------------
+@pytest.mark.parametrize("restart", ["function", "gradient", None])
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_zero_momentum_is_plain_boosting_bit_for_bit(task, restart):
+    X, y_reg, y_clf = _problem(600)
+    if task == "regression":
+        make, y = AccelBoostRegressor, y_reg
+    else:
+        make = AccelBoostClassifier
+        y = y_clf if task == "binary" else np.digitize(y_reg, [-1, 1])
+    params = dict(max_iter=30, max_leaf_nodes=8, learning_rate=0.3, restart=restart)
+    plain = make(stage_init="zero", **params).fit(X, y)
+    stacked = make(stage_init="stacking", momentum=0.0, **params).fit(X, y)
+    for a, b in zip(plain._ensemble.trees, stacked._ensemble.trees, strict=True):
+        assert_array_equal(a, b)
+    assert_array_equal(plain.stage_coef_, stacked.stage_coef_)
+    method = "predict" if task == "regression" else "decision_function"
+    assert_array_equal(getattr(plain, method)(X), getattr(stacked, method)(X))
+    assert stacked.n_restarts_ == 0
+
+
+@pytest.mark.parametrize("momentum", [0.8, "nesterov"])
+@pytest.mark.parametrize("restart", [None, "function"])
+def test_stacking_predictions_follow_the_numpy_recursion(momentum, restart):
+    X, y, _ = _problem(400)
+    model = AccelBoostRegressor(
+        stage_init="stacking", momentum=momentum, restart=restart, max_iter=40,
+        max_leaf_nodes=4, learning_rate=0.5,
+    ).fit(X, y)
+    restarts = set(model._restart_stages)
+    if momentum == "nesterov":
+        betas = _nesterov_betas(restarts, model.n_iter_)
+    else:
+        betas = [0.0 if t == 0 or t in restarts else momentum
+                 for t in range(model.n_iter_)]
+    path = _reference_stacking(model, X[:150], lambda t: betas[t])
+    assert_allclose(model.predict(X[:150]), path[-1], rtol=0, atol=1e-10)
+    for ours, reference in zip(model.staged_predict(X[:150]), path, strict=True):
+        assert_allclose(ours, reference, rtol=0, atol=1e-10)
+
+
+def test_agbm_predictions_follow_the_numpy_recursion():
+    X, y, _ = _problem(400)
+    eta, gamma = 0.3, 0.2
+    model = AccelBoostRegressor(
+        stage_init="agbm", agbm_gamma=gamma, restart=None, max_iter=25,
+        max_leaf_nodes=4, learning_rate=eta,
+    ).fit(X[:300], y[:300])
+    b = _tree_outputs(model, X)
+    f = h = np.full(len(X), model._ensemble.baseline[0])
+    for m in range(model.n_iter_):
+        theta = 2 / (m + 2)
+        g = (1 - theta) * f + theta * h
+        f, h = g + eta * b[:, 2 * m], h + gamma * eta / theta * b[:, 2 * m + 1]
+    assert model.stage_coef_.shape == (2 * model.n_iter_,)
+    assert_allclose(model.predict(X), f, rtol=0, atol=1e-10)
+    assert_allclose(list(model.staged_predict(X))[-1], f, rtol=0, atol=1e-10)
+
+
+# -- the restart safeguard -------------------------------------------------------
+def _staged_training_losses(model, X, y):
+    y = np.asarray(y, dtype=float)
+    raws = [np.tile(model._ensemble.baseline, (len(X), 1))]
+    raws += list(model._ensemble.staged_raw_predict(X))
+    return np.array([model._loss(y, raw) for raw in raws]), raws
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    loss=st.sampled_from(
+        ["squared_error", "absolute_error", "poisson", "binary", "multiclass"]
+    ),
+    stage_init=st.sampled_from(["stacking", "agbm"]),
+    learning_rate=st.floats(0.05, 1.0),
+    momentum=st.one_of(st.floats(0.0, 0.99), st.just("nesterov")),
+    leaves=st.sampled_from([2, 4, 8]),
+    seed=st.integers(0, 1000),
+)
+def test_function_restart_never_lets_momentum_raise_the_training_loss(
+    loss, stage_init, learning_rate, momentum, leaves, seed
+):
+    X, y_reg, y_clf = _problem(300, seed)
+    params = dict(
+        stage_init=stage_init, momentum=momentum, restart="function",
+        learning_rate=learning_rate, max_leaf_nodes=leaves, max_iter=30,
+        min_samples_leaf=5,
+    )
+    if loss in ("binary", "multiclass"):
+        y = y_clf if loss == "binary" else np.digitize(y_reg, [-1, 1])
+        model = AccelBoostClassifier(**params).fit(X, y)
+    else:
+        y = np.exp(y_reg / 2) if loss == "poisson" else y_reg
+        model = AccelBoostRegressor(loss=loss, **params).fit(X, y)
+    losses, raws = _staged_training_losses(model, X, y)
+    assert all(np.all(np.isfinite(raw)) for raw in raws)
+    policy = model._ensemble.policy
+    for t, stage in enumerate(model._ensemble.stages):
+        if policy.has_momentum(stage):
+            # a kept momentum step; plain steps (incl. restarts) may rise
+            assert losses[t + 1] <= losses[t], (t, losses[t], losses[t + 1])
+
+
+# -- acceleration with weak learners ----------------------------------------------
+def _trees_to_reach(model, X, y, target):
+    losses, _ = _staged_training_losses(model, X, y)
+    hits = np.flatnonzero(losses[1:] <= target)
+    return hits[0] + 1 if hits.size else None
+
+
+@pytest.mark.parametrize("task", ["squared_error", "log_loss"])
+def test_nesterov_reaches_plain_400_tree_loss_in_half_the_stumps(task):
+    X, y_reg, y_clf = _problem()
+    make, y = (AccelBoostRegressor, y_reg) if task == "squared_error" else (
+        AccelBoostClassifier, y_clf
+    )
+    common = dict(max_iter=400, max_leaf_nodes=2, early_stopping=False)
+    plain_final = {}
+    for lr in (0.1, 0.3, 1.0):
+        plain = make(learning_rate=lr, **common).fit(X, y)
+        plain_final[lr] = _staged_training_losses(plain, X, y)[0][-1]
+    best_lr = min(plain_final, key=plain_final.get)
+    accelerated = make(
+        learning_rate=best_lr, stage_init="stacking", momentum="nesterov",
+        restart="function", **common,
+    ).fit(X, y)
+    n_trees = _trees_to_reach(accelerated, X, y, plain_final[best_lr])
+    assert n_trees is not None and n_trees <= 200, n_trees
+
+
+# -- early stopping, warm start, pickling ------------------------------------------
+def test_early_stopping_scores_the_model_not_the_look_ahead_point():
+    X, y, _ = _problem(1500)
+    X_tr, y_tr, X_val, y_val = X[:1000], y[:1000], X[1000:], y[1000:]
+    model = AccelBoostRegressor(
+        stage_init="stacking", momentum=0.9, learning_rate=0.3, max_iter=300,
+        max_leaf_nodes=8, n_iter_no_change=15, early_stopping=True,
+    ).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    staged = [model._ensemble.baseline[0] + 0 * y_val] + list(
+        model.staged_predict(X_val)
+    )
+    expected = [-0.5 * np.mean((y_val - p) ** 2) for p in staged]
+    assert_allclose(model.validation_score_, expected, rtol=1e-10)
+    assert model.best_iteration_ == int(np.argmax(expected))
+    assert model.n_iter_ < 300
+    # patience survives a restart: no stop within n_iter_no_change of one
+    if model._restart_stages:
+        assert model.n_iter_ - model._restart_stages[-1] >= 15
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(stage_init="stacking", momentum="nesterov", restart="function"),
+        dict(stage_init="stacking", momentum=0.9, restart="gradient"),
+        dict(stage_init="agbm", restart="function"),
+    ],
+)
+def test_warm_start_continues_the_recursion(params):
+    X, _, y = _problem(800)
+    common = dict(max_leaf_nodes=4, learning_rate=0.5, random_state=0, **params)
+    at_once = AccelBoostClassifier(max_iter=75, **common).fit(X, y)
+    warm = AccelBoostClassifier(max_iter=50, warm_start=True, **common).fit(X, y)
+    # pickling in between keeps the momentum state
+    warm = pickle.loads(pickle.dumps(warm))
+    warm.set_params(max_iter=75).fit(X, y)
+    assert warm.n_restarts_ == at_once.n_restarts_
+    for a, b in zip(warm._ensemble.trees, at_once._ensemble.trees, strict=True):
+        assert_array_equal(a, b)
+    assert_array_equal(warm.stage_coef_, at_once.stage_coef_)
+    assert_array_equal(warm.decision_function(X), at_once.decision_function(X))
+
+
+def test_warm_start_cannot_change_the_policy():
+    X, y, _ = _problem(300)
+    model = AccelBoostRegressor(max_iter=5, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start cannot change stage_init"):
+        model.set_params(max_iter=10, stage_init="stacking").fit(X, y)
+    assert model.n_iter_ == 5
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"stage_init": "momentum"}, "'stage_init' parameter"),
+        ({"momentum": 1.0}, "'momentum' parameter"),
+        ({"momentum": "adam"}, "'momentum' parameter"),
+        ({"restart": "always"}, "'restart' parameter"),
+        ({"agbm_gamma": 0.0}, "'agbm_gamma' parameter"),
+    ],
+)
+def test_bad_acceleration_parameters_are_rejected(params, match):
+    X, y, _ = _problem(100)
+    with pytest.raises(ValueError, match=match):
+        AccelBoostRegressor(**params).fit(X, y)
