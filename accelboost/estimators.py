@@ -337,9 +337,11 @@ class BaseAccelBoost(BaseEstimator, ABC):
         policy = self._ensemble.policy
         stage = policy.plan(self._next_stage_index)
         trees, outputs, gradients = policy.grow(context, train.state, stage, train.aux)
-        new_state = policy.step(train.state, outputs, stage)
+        checks_restart = self.restart is not None and policy.has_momentum(stage)
+        # Without a restart check the old state is not needed: update in place.
+        new_state = policy.step(train.state, outputs, stage, inplace=not checks_restart)
         restart_next = False
-        if self.restart is not None and policy.has_momentum(stage):
+        if checks_restart:
             if self.restart == "function":
                 if self._loss(train.y, new_state[0], train.sample_weight) > (
                     train.loss(self._loss)
@@ -366,7 +368,6 @@ class BaseAccelBoost(BaseEstimator, ABC):
         grow_tree = self._tree_factory(train)
         gradients, hessians = allocate_gradients(self._loss.n_outputs, train.n)
         weights = train.weights_or_ones
-        outputs_buffer = np.empty(train.n, dtype=Y_DTYPE)
 
         def gradients_at(raw):
             self._loss.gradient_hessian(train.y, raw, weights, gradients, hessians)
@@ -377,7 +378,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
             outputs = np.empty((train.n, self._loss.n_outputs), dtype=Y_DTYPE)
             for k in range(self._loss.n_outputs):
                 tree = self._grow(grow_tree, g[k], h[k], train, point, k)
-                outputs[:, k] = tree.training_output(outputs_buffer)
+                tree.training_output(outputs[:, k])
                 trees.append(tree.nodes)
             return trees, outputs
 

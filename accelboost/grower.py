@@ -33,7 +33,7 @@ class TreeParams:
 #: Nodes with fewer rows run their kernels on one thread: their work is below
 #: the cost of a parallel region, which grows to milliseconds when another
 #: process holds a core. Results do not depend on it (sums are sequential).
-SERIAL_NODE_ROWS = 50_000
+SERIAL_NODE_ROWS = 4_096
 
 
 def _node_threads(n_rows: int, n_threads: int) -> int:

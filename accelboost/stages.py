@@ -125,13 +125,24 @@ class StackingInit:
         trees, outputs = context.fit_trees(g, h, point)
         return [trees], [outputs], g
 
-    def step(self, state, outputs, stage):
-        """New ``(F, d)`` from the stage's tree outputs (no input modified)."""
+    def step(self, state, outputs, stage, inplace=False):
+        """New ``(F, d)`` from the stage's tree outputs.
+
+        With ``inplace`` the old ``F`` and the outputs are overwritten (the
+        fit loop's fast path when nothing needs the old state); the numbers
+        are the same either way.
+        """
         F, d = state
         (b,) = outputs
-        d_new = self.learning_rate * b
+        if inplace:
+            d_new = np.multiply(b, self.learning_rate, out=b)
+        else:
+            d_new = self.learning_rate * b
         if stage.momentum != 0.0:
-            d_new = stage.momentum * d + d_new
+            d_new += stage.momentum * d
+        if inplace:
+            F += d_new
+            return (F, d_new)
         return (F + d_new, d_new)
 
     def new_aux(self, state):
@@ -220,8 +231,9 @@ class AGBMInit:
             return residual
         return residual + (m + 1.0) / (m + 2.0) * (aux["c"] - aux["b2"])
 
-    def step(self, state, outputs, stage):
-        """New ``(f, h)`` from the outputs of ``b1`` and ``b2``."""
+    def step(self, state, outputs, stage, inplace=False):
+        """New ``(f, h)`` from the outputs of ``b1`` and ``b2`` (never in place:
+        ``b2`` is kept for the next corrected residual)."""
         f, h = state
         b1, b2 = outputs
         if stage.reset:
