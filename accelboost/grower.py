@@ -13,7 +13,6 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import NODE_DTYPE
-from ._threads import numba_threads
 from .histogram import build_histogram, empty_histogram, gather, subtract_histograms
 from .splitting import find_best_split, leaf_value, partition
 
@@ -28,16 +27,6 @@ class TreeParams:
     min_hessian_to_split: float = 1e-3
     min_gain_to_split: float = 0.0
     l2_regularization: float = 0.0
-
-
-#: Nodes with fewer rows run their kernels on one thread: their work is below
-#: the cost of a parallel region, which grows to milliseconds when another
-#: process holds a core. Results do not depend on it (sums are sequential).
-SERIAL_NODE_ROWS = 4_096
-
-
-def _node_threads(n_rows: int, n_threads: int) -> int:
-    return 1 if n_rows < SERIAL_NODE_ROWS else n_threads
 
 
 class _Node:
@@ -164,9 +153,6 @@ class TreeGrower:
         build_histogram(rows, self.X_binned, g, h, self.hessians_are_constant, hist)
         return hist
 
-    def _threads_for(self, node):
-        return numba_threads(_node_threads(node.count, self.n_threads))
-
     def _can_split(self, node):
         p = self.params
         if p.max_depth is not None and node.depth >= p.max_depth:
@@ -210,8 +196,7 @@ class TreeGrower:
         nodes = [root]
         heap = []
         if self._can_split(root):
-            with self._threads_for(root):
-                root.hist = self._histogram(root)
+            root.hist = self._histogram(root)
             self._find_split(root)
         self._push(heap, root)
         n_leaves = 1
@@ -240,18 +225,17 @@ class TreeGrower:
         """Partition ``node``'s rows, make its children and their splits."""
         _, feature, bin_, missing_left, g_l, h_l, _ = node.split
         rows = self._sample_indices[node.start : node.stop]
-        with self._threads_for(node):
-            n_left = int(
-                partition(
-                    rows,
-                    self.X_binned[:, feature],
-                    bin_,
-                    missing_left,
-                    self.missing_bin,
-                    self.n_threads,
-                    self._buffer,
-                )
+        n_left = int(
+            partition(
+                rows,
+                self.X_binned[:, feature],
+                bin_,
+                missing_left,
+                self.missing_bin,
+                self.n_threads,
+                self._buffer,
             )
+        )
         mid = node.start + n_left
         depth = node.depth + 1
         left = _Node(next_id, node.start, mid, depth, g_l, h_l, n_left)
@@ -268,8 +252,7 @@ class TreeGrower:
         splittable = [] if last else [c for c in (left, right) if self._can_split(c)]
         if splittable:
             small, large = sorted((left, right), key=lambda c: c.count)
-            with self._threads_for(small):
-                small.hist = self._histogram(small)
+            small.hist = self._histogram(small)
             large.hist = np.empty_like(node.hist)
             subtract_histograms(node.hist, small.hist, large.hist)
             for child in splittable:
