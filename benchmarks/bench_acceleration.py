@@ -145,6 +145,7 @@ from .bench_engine import (
     _cpu_seconds,
     _machine_busy_seconds,
     _numba_counts,
+    _positive_int,
     machine_info,
     make_synthetic,
 )
@@ -1654,13 +1655,6 @@ def _csv(kind: Callable[[str], Any], choices: Sequence[Any] | None = None):
         return items
 
     return parse
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
