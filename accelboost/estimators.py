@@ -341,11 +341,11 @@ class BaseAccelBoost(BaseEstimator, ABC):
         # Without a restart check the old state is not needed: update in place.
         new_state = policy.step(train.state, outputs, stage, inplace=not checks_restart)
         restart_next = False
+        new_loss = None
         if checks_restart:
             if self.restart == "function":
-                if self._loss(train.y, new_state[0], train.sample_weight) > (
-                    train.loss(self._loss)
-                ):
+                new_loss = self._loss(train.y, new_state[0], train.sample_weight)
+                if new_loss > train.loss(self._loss):
                     # The momentum step raised the training loss: undo it
                     # and take a plain step from the same point instead.
                     self._restart_stages.append(self._ensemble.n_stages)
@@ -354,11 +354,13 @@ class BaseAccelBoost(BaseEstimator, ABC):
                         context, train.state, stage, train.aux
                     )
                     new_state = policy.step(train.state, outputs, stage)
+                    new_loss = None
             elif policy.descent_check(train.state, new_state, gradients) > 0:
                 # The step went uphill: keep it, drop the momentum after it.
                 self._restart_stages.append(self._ensemble.n_stages)
                 restart_next = True
-        train.advance(new_state)
+        # The kept step's loss is the next stage's reference: no second pass.
+        train.advance(new_state, new_loss)
         self._ensemble.add_stage(trees, stage)
         if val is not None:
             val.advance_with_last_stage(self._ensemble)
@@ -564,10 +566,10 @@ class _Dataset:
             self._loss_value = loss(self.y, self.raw, self.sample_weight)
         return self._loss_value
 
-    def advance(self, new_state):
-        """Move to the next stage's state."""
+    def advance(self, new_state, loss_value=None):
+        """Move to the next stage's state (and its loss, when known)."""
         self.state = new_state
-        self._loss_value = None
+        self._loss_value = loss_value
 
     def advance_with_last_stage(self, ensemble):
         """Apply the ensemble's last stage to this data."""
