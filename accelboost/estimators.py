@@ -7,6 +7,7 @@ the ensemble with the policy's coefficient, score, and maybe stop.
 
 import time
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -40,6 +41,8 @@ from .stages import StageContext, make_policy
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
 #: Rows of the training set a non-loss scorer is evaluated on.
 _SCORER_SUBSAMPLE = 10_000
+# Backtracking halves a plain step at most 20 times, then takes no step.
+_MIN_STEP_SCALE = 2.0**-20
 
 
 class BaseAccelBoost(BaseEstimator, ABC):
@@ -337,34 +340,60 @@ class BaseAccelBoost(BaseEstimator, ABC):
         policy = self._ensemble.policy
         stage = policy.plan(self._next_stage_index)
         trees, outputs, gradients = policy.grow(context, train.state, stage, train.aux)
-        checks_restart = self.restart is not None and policy.has_momentum(stage)
-        # Without a restart check the old state is not needed: update in place.
-        new_state = policy.step(train.state, outputs, stage, inplace=not checks_restart)
+        guarded = self.restart == "function" and policy.accelerated
+        checks_gradient = self.restart == "gradient" and policy.has_momentum(stage)
+        # Without a check the old state is not needed: update in place.
+        new_state = policy.step(
+            train.state, outputs, stage, inplace=not (guarded or checks_gradient)
+        )
         restart_next = False
         new_loss = None
-        if checks_restart:
-            if self.restart == "function":
-                new_loss = self._loss(train.y, new_state[0], train.sample_weight)
-                if new_loss > train.loss(self._loss):
-                    # The momentum step raised the training loss: undo it
-                    # and take a plain step from the same point instead.
-                    self._restart_stages.append(self._ensemble.n_stages)
-                    stage = policy.plan(1)
-                    trees, outputs, _ = policy.grow(
-                        context, train.state, stage, train.aux
-                    )
-                    new_state = policy.step(train.state, outputs, stage)
-                    new_loss = None
-            elif policy.descent_check(train.state, new_state, gradients) > 0:
-                # The step went uphill: keep it, drop the momentum after it.
-                self._restart_stages.append(self._ensemble.n_stages)
-                restart_next = True
+        if guarded:
+            stage, trees, new_state, new_loss = self._guard_training_loss(
+                context, train, stage, trees, outputs, new_state
+            )
+        elif checks_gradient and policy.descent_check(
+            train.state, new_state, gradients
+        ) > 0:
+            # The step went uphill: keep it, drop the momentum after it.
+            self._restart_stages.append(self._ensemble.n_stages)
+            restart_next = True
         # The kept step's loss is the next stage's reference: no second pass.
         train.advance(new_state, new_loss)
         self._ensemble.add_stage(trees, stage)
         if val is not None:
             val.advance_with_last_stage(self._ensemble)
         self._next_stage_index = 1 if restart_next else stage.index + 1
+
+    def _guard_training_loss(self, context, train, stage, trees, outputs, new_state):
+        """The function restart: a stage never raises the training loss.
+
+        A momentum step that raises it is undone and redone without
+        momentum (a restart). A plain Newton step can still overshoot where
+        momentum pushed the scores far out and the hessians are tiny, so it
+        is halved until the loss does not rise (backtracking).
+        """
+        policy = self._ensemble.policy
+        reference = train.loss(self._loss)
+
+        def loss_at(state):
+            return self._loss(train.y, state[0], train.sample_weight)
+
+        new_loss = loss_at(new_state)
+        if new_loss > reference and policy.has_momentum(stage):
+            self._restart_stages.append(self._ensemble.n_stages)
+            stage = policy.plan(1)
+            trees, outputs, _ = policy.grow(context, train.state, stage, train.aux)
+            new_state = policy.step(train.state, outputs, stage)
+            new_loss = loss_at(new_state)
+        while new_loss > reference and stage.step_scale > 0.0:
+            scale = stage.step_scale / 2.0
+            if scale < _MIN_STEP_SCALE:
+                scale = 0.0
+            stage = replace(stage, step_scale=scale)
+            new_state = policy.step(train.state, outputs, stage)
+            new_loss = loss_at(new_state)
+        return stage, trees, new_state, new_loss
 
     def _stage_context(self, train):
         grow_tree = self._tree_factory(train)
@@ -654,9 +683,11 @@ _COMMON_DOC = """
         Momentum of "stacking": a constant ``beta``, or Nesterov's schedule
         ``beta_t`` (0, 0, 0.28, 0.43, ... -> 1). Ignored otherwise.
     restart : {"function", "gradient"} or None, default="function"
-        Safeguard for momentum. "function": a stage whose momentum step would
-        raise the training loss is undone and redone without momentum.
-        "gradient": momentum is dropped after a step that goes uphill along
+        Safeguard for momentum. "function": the training loss never rises. A
+        stage whose momentum step would raise it is undone and redone
+        without momentum; a plain step that still raises it (a Newton step
+        with tiny hessians, where momentum pushed the scores far out) is
+        halved until it does not. "gradient": momentum is dropped after a step that goes uphill along
         the gradient at the fit point. Ignored with "zero".
     agbm_gamma : float, default=0.1
         AGBM's step ``gamma`` of the momentum sequence.

@@ -41,11 +41,16 @@ class Stage:
         needs no flag for it (``beta_t = 0``); AGBM sets ``h <- f``.
     index : int
         Stages since the last reset (AGBM's ``m``; the Nesterov counter).
+    step_scale : float
+        Factor on the learning rate of this stage: 1, or ``2**-k`` when the
+        function restart's backtracking halved a plain step ``k`` times
+        (0 if no halving stopped the loss from rising).
     """
 
     momentum: float
     reset: bool
     index: int
+    step_scale: float = 1.0
 
 
 class StageContext:
@@ -109,6 +114,11 @@ class StackingInit:
         """Whether the stage differs from a plain step (restarts matter)."""
         return stage.momentum != 0.0
 
+    @property
+    def accelerated(self) -> bool:
+        """Whether any stage can carry momentum (else: plain boosting)."""
+        return self.momentum != 0.0
+
     def start(self, raw: np.ndarray) -> tuple:
         """State before the first stage: ``(F, d)`` with ``d = 0``."""
         return (raw, np.zeros_like(raw))
@@ -134,10 +144,11 @@ class StackingInit:
         """
         F, d = state
         (b,) = outputs
+        nu = self.learning_rate * stage.step_scale
         if inplace:
-            d_new = np.multiply(b, self.learning_rate, out=b)
+            d_new = np.multiply(b, nu, out=b)
         else:
-            d_new = self.learning_rate * b
+            d_new = nu * b
         if stage.momentum != 0.0:
             d_new += stage.momentum * d
         if inplace:
@@ -198,6 +209,8 @@ class AGBMInit:
         """Whether the stage differs from a plain step (restarts matter)."""
         return stage.index > 1
 
+    accelerated = True
+
     def start(self, raw: np.ndarray) -> tuple:
         """State before the first stage: ``f = h = baseline``."""
         return (raw, raw.copy())
@@ -240,8 +253,9 @@ class AGBMInit:
             h = f
         point = self.fit_point((f, h), stage)
         theta = stage.momentum
-        f_new = point + self.learning_rate * b1
-        h_new = h + (self.gamma * self.learning_rate / theta) * b2
+        eta = self.learning_rate * stage.step_scale
+        f_new = point + eta * b1
+        h_new = h + (self.gamma * eta / theta) * b2
         return (f_new, h_new)
 
     def new_aux(self, state):

@@ -31,14 +31,15 @@ def _tree_outputs(model, X):
     return out
 
 
-def _reference_stacking(model, X, beta_of_stage):
-    """DESIGN 2.2 in NumPy: d_t = beta_t d + nu b_t, F_t = F + d_t."""
+def _reference_stacking(model, X, beta_of_stage, scale_of_stage=lambda t: 1.0):
+    """DESIGN 2.2 in NumPy: d_t = beta_t d + nu s_t b_t, F_t = F + d_t
+    (s_t: the backtracking factor of stage t, 1 unless a step was halved)."""
     b = _tree_outputs(model, X)
     F = np.full(len(X), model._ensemble.baseline[0])
     d = np.zeros(len(X))
     path = []
     for t in range(b.shape[1]):
-        d = beta_of_stage(t) * d + model.learning_rate * b[:, t]
+        d = beta_of_stage(t) * d + model.learning_rate * scale_of_stage(t) * b[:, t]
         F = F + d
         path.append(F.copy())
     return path
@@ -152,11 +153,48 @@ def test_function_restart_never_lets_momentum_raise_the_training_loss(
         model = AccelBoostRegressor(loss=loss, **params).fit(X, y)
     losses, raws = _staged_training_losses(model, X, y)
     assert all(np.all(np.isfinite(raw)) for raw in raws)
-    policy = model._ensemble.policy
-    for t, stage in enumerate(model._ensemble.stages):
-        if policy.has_momentum(stage):
-            # a kept momentum step; plain steps (incl. restarts) may rise
-            assert losses[t + 1] <= losses[t], (t, losses[t], losses[t + 1])
+    if model._ensemble.policy.accelerated:
+        # every stage: momentum steps are redone plain, plain steps backtracked
+        # (1e-12 relative: the replayed losses may differ in the last bits)
+        rises = np.flatnonzero(np.diff(losses) > 1e-12 * np.abs(losses[:-1]))
+        assert rises.size == 0, (rises, losses[rises], losses[rises + 1])
+
+
+def test_backtracking_stops_a_logistic_blow_up_after_momentum():
+    # Momentum pushes the scores far out; a plain Newton step there, with
+    # tiny hessians, overshoots. Without the safeguard the loss explodes.
+    X, _, y = _problem()
+    params = dict(
+        stage_init="stacking", momentum=0.5, learning_rate=1.0, max_leaf_nodes=4,
+        max_iter=120, early_stopping=False,
+    )
+    unguarded = AccelBoostClassifier(restart=None, **params).fit(X, y)
+    losses, _ = _staged_training_losses(unguarded, X, y)
+    assert losses.max() > 10 * losses[0]
+    plain = AccelBoostClassifier(
+        learning_rate=1.0, max_leaf_nodes=4, max_iter=120, early_stopping=False
+    ).fit(X, y)
+    model = AccelBoostClassifier(restart="function", **params).fit(X, y)
+    losses, raws = _staged_training_losses(model, X, y)
+    assert np.all(np.diff(losses) <= 1e-12 * losses[:-1])
+    # and the momentum did not make the model worse than plain boosting's
+    assert losses[-1] <= _staged_training_losses(plain, X, y)[0][-1]
+    stages = model._ensemble.stages
+    halved = [t for t, s in enumerate(stages) if s.step_scale < 1.0]
+    assert halved
+    # each kept scale is the largest power of 2 that does not raise the loss
+    for t in halved:
+        scale = stages[t].step_scale
+        assert scale == 0.0 or np.log2(scale) == round(np.log2(scale))
+        bigger = raws[t][:, 0] + (raws[t + 1][:, 0] - raws[t][:, 0]) * 2
+        assert model._loss(y.astype(float), bigger[:, None]) > losses[t]
+    # the predictions follow the NumPy recursion with those scales
+    restarts = set(model._restart_stages)
+    betas = [0.0 if t == 0 or t in restarts else 0.5 for t in range(len(stages))]
+    path = _reference_stacking(
+        model, X[:200], lambda t: betas[t], lambda t: stages[t].step_scale
+    )
+    assert_allclose(model.decision_function(X[:200]), path[-1], rtol=0, atol=1e-10)
 
 
 # -- acceleration with weak learners ----------------------------------------------
