@@ -335,6 +335,18 @@ class BaseAccelBoost(BaseEstimator, ABC):
         check_is_fitted(self, "_ensemble")
         return self._ensemble.coef.copy()
 
+    @property
+    def stage_momentum_(self):
+        """Momentum each stage started from: ``beta_t`` (AGBM: ``theta_m``)."""
+        check_is_fitted(self, "_ensemble")
+        return np.array([stage.momentum for stage in self._ensemble.stages])
+
+    @property
+    def restart_stages_(self):
+        """Stages (0-based) at which the momentum was restarted."""
+        check_is_fitted(self, "_ensemble")
+        return np.asarray(self._restart_stages, dtype=np.intp)
+
     def _fit_stage(self, context, train, val):
         """Grow one stage where the policy says, restarting if needed."""
         policy = self._ensemble.policy
@@ -687,8 +699,9 @@ _COMMON_DOC = """
         stage whose momentum step would raise it is undone and redone
         without momentum; a plain step that still raises it (a Newton step
         with tiny hessians, where momentum pushed the scores far out) is
-        halved until it does not. "gradient": momentum is dropped after a step that goes uphill along
-        the gradient at the fit point. Ignored with "zero".
+        halved until it does not. "gradient": momentum is dropped after a
+        step that goes uphill along the gradient at the fit point. Ignored
+        with "zero".
     agbm_gamma : float, default=0.1
         AGBM's step ``gamma`` of the momentum sequence.
 
@@ -711,6 +724,13 @@ _COMMON_DOC = """
         ``validation_fraction=None``.
     stage_coef_ : ndarray of shape (n_trees,)
         Weight of each tree in the final model, after restarts.
+    stage_momentum_ : ndarray of shape (n_iter_,)
+        Momentum each stage started from: ``beta_t`` for "stacking" (0 for
+        "zero" and after a restart), ``theta_m = 2 / (m + 2)`` for "agbm".
+    restart_stages_ : ndarray of shape (n_restarts_,)
+        Stages (0-based) whose momentum was restarted: with "function" the
+        stage redone without momentum, with "gradient" the uphill stage
+        after which the momentum was dropped.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)

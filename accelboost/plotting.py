@@ -1,0 +1,143 @@
+"""Plots of fitted accelboost models (matplotlib is an optional dependency)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._common import Y_DTYPE
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "accelboost.plotting needs matplotlib, which is not installed: "
+            "pip install matplotlib (or pip install 'accelboost[plot]')."
+        ) from exc
+    return plt
+
+
+def staged_loss(estimator, X, y, sample_weight=None) -> np.ndarray:
+    """The loss the estimator minimizes, before the first stage and after each.
+
+    Parameters
+    ----------
+    estimator : AccelBoostRegressor or AccelBoostClassifier
+        A fitted estimator.
+    X : array-like of shape (n_samples, n_features)
+        Data.
+    y : array-like of shape (n_samples,)
+        Targets (class labels for a classifier).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the rows.
+
+    Returns
+    -------
+    losses : ndarray of shape (n_iter_ + 1,)
+        Weighted mean loss of the baseline and of the model after each stage
+        (half the squared error, the log loss, ...: the ``loss`` parameter).
+    """
+    check_is_fitted(estimator, "_ensemble")
+    y = np.asarray(y)
+    if hasattr(estimator, "classes_"):
+        codes = np.searchsorted(estimator.classes_, y)
+        codes = np.minimum(codes, len(estimator.classes_) - 1)
+        if not np.array_equal(estimator.classes_[codes], y):
+            raise ValueError("y contains labels the estimator was not fitted on.")
+        y = codes
+    y = y.astype(Y_DTYPE)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=Y_DTYPE)
+    loss = estimator._loss
+    baseline = np.tile(estimator._ensemble.baseline, (len(y), 1))
+    raws = [baseline, *estimator._staged_raw_predict(X)]
+    return np.array([loss(y, raw, sample_weight) for raw in raws])
+
+
+def plot_convergence(
+    estimators: Any | Sequence[Any],
+    X=None,
+    y=None,
+    X_val=None,
+    y_val=None,
+    *,
+    labels: Sequence[str] | None = None,
+    ax: Any = None,
+):
+    """Training (and validation) loss per stage, restarts marked.
+
+    Parameters
+    ----------
+    estimators : estimator or sequence of estimators
+        Fitted accelboost estimators, one line (or two) each.
+    X, y : array-like, default=None
+        Training data. Without them the curves recorded during ``fit``
+        (``train_score_`` and ``validation_score_``, kept when early
+        stopping is on with ``scoring="loss"``) are drawn.
+    X_val, y_val : array-like, default=None
+        Validation data: a dashed line per estimator.
+    labels : sequence of str, default=None
+        Legend label of each estimator (default: its ``stage_init`` and
+        ``momentum``).
+    ax : matplotlib Axes, default=None
+        Where to draw (default: a new figure).
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on: stage on x (0 is the baseline), loss on y, a
+        marker at each stage whose momentum was restarted.
+    """
+    plt = _pyplot()
+    if not isinstance(estimators, Sequence):
+        estimators = [estimators]
+    if labels is not None and len(labels) != len(estimators):
+        raise ValueError(
+            f"labels has {len(labels)} entries for {len(estimators)} estimators."
+        )
+    if (X is None) != (y is None) or (X_val is None) != (y_val is None):
+        raise ValueError("Pass X with y, and X_val with y_val.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for i, estimator in enumerate(estimators):
+        label = labels[i] if labels is not None else _default_label(estimator)
+        train, val = _curves(estimator, X, y, X_val, y_val)
+        (line,) = ax.plot(train, label=f"{label} (train)")
+        if val is not None:
+            ax.plot(val, linestyle="--", color=line.get_color(),
+                    label=f"{label} (validation)")
+        restarts = estimator.restart_stages_ + 1  # the model after that stage
+        restarts = restarts[restarts < len(train)]
+        if restarts.size:
+            ax.plot(restarts, train[restarts], "x", color=line.get_color(),
+                    label=f"{label}: restart")
+    ax.set_xlabel("stage")
+    ax.set_ylabel("loss")
+    ax.legend()
+    return ax
+
+
+def _curves(estimator, X, y, X_val, y_val):
+    if X is not None:
+        train = staged_loss(estimator, X, y)
+        val = None if X_val is None else staged_loss(estimator, X_val, y_val)
+        return train, val
+    check_is_fitted(estimator, "_ensemble")
+    if len(estimator.train_score_) == 0 or estimator.scoring != "loss":
+        raise ValueError(
+            "No recorded loss curve: fit with early stopping on and "
+            "scoring='loss', or pass X and y."
+        )
+    val = estimator.validation_score_
+    return -estimator.train_score_, (-val if len(val) else None)
+
+
+def _default_label(estimator) -> str:
+    if estimator.stage_init == "stacking":
+        return f"stacking, momentum={estimator.momentum}"
+    return estimator.stage_init
