@@ -143,6 +143,30 @@ def _sklearn_factory(task: str) -> type:
     return HistGradientBoostingClassifier
 
 
+def _sklearn_gb_params(
+    task: str, n_iter: int, n_threads: int, random_state: int
+) -> dict[str, Any]:
+    # Exact (unbinned) splits and one thread: the reference, not a rival.
+    return {
+        "loss": "squared_error" if task == "regression" else "log_loss",
+        "learning_rate": 0.1,
+        "n_estimators": n_iter,
+        "max_leaf_nodes": 31,
+        "max_depth": None,
+        "min_samples_leaf": 20,
+        "subsample": 1.0,
+        "random_state": random_state,
+    }
+
+
+def _sklearn_gb_factory(task: str) -> type:
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+    if task == "regression":
+        return GradientBoostingRegressor
+    return GradientBoostingClassifier
+
+
 def _lightgbm_params(
     task: str, n_iter: int, n_threads: int, random_state: int
 ) -> dict[str, Any]:
@@ -216,6 +240,10 @@ LIBRARIES: dict[str, Library] = {
         ),
         Library(
             "sklearn", "sklearn HGB", "sklearn", _sklearn_params, _sklearn_factory
+        ),
+        Library(
+            "sklearn_gb", "sklearn GB (exact)", "sklearn", _sklearn_gb_params,
+            _sklearn_gb_factory,
         ),
         Library(
             "lightgbm", "LightGBM", "lightgbm", _lightgbm_params, _lightgbm_factory
@@ -362,6 +390,8 @@ def fitted_iterations(name: str, estimator: Any) -> int:
     """
     if name in ("accelboost", "sklearn"):
         return int(estimator.n_iter_)
+    if name == "sklearn_gb":
+        return int(estimator.n_estimators_)
     if name == "lightgbm":
         return int(estimator.booster_.current_iteration())
     if name == "xgboost":
