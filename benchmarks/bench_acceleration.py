@@ -1775,7 +1775,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(text)
         print(f"report written to {args.markdown}")
-    errors = [r for r in report["runs"] if r["status"] != "ok"]
+    return exit_status(report["runs"])
+
+
+def exit_status(runs: Sequence[dict[str, Any]]) -> int:
+    """Print each failed fit to stderr; the command's exit status.
+
+    Parameters
+    ----------
+    runs : sequence of dict
+        Results of :func:`run_one`.
+
+    Returns
+    -------
+    status : int
+        0 when every fit succeeded, 1 otherwise.
+    """
+    errors = [r for r in runs if r["status"] != "ok"]
     for run in errors:
         print(f"\nerror in {run['dataset']} / {run['leaves']} leaves / "
               f"{run['method']} lr={run['learning_rate']:g}: {run.get('reason')}",

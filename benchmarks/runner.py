@@ -40,6 +40,7 @@ from .bench_acceleration import (
     _csv,
     _lr_key,
     _versions,
+    exit_status,
     first_reach,
     load_dataset,
     run_one,
@@ -594,9 +595,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_plots:
         written += plot_report(report, args.out)
     print("written: " + ", ".join(str(p) for p in written))
-    errors = [r for r in report["runs"] if r["status"] != "ok"]
-    for r in errors:
-        print(f"error in {r['dataset']} / {r['leaves']} leaves / {r['method']} "
-              f"lr={r['learning_rate']:g}: {r.get('reason')}", file=sys.stderr)
-    return 1 if errors else 0
+    return exit_status(report["runs"])
 
