@@ -136,6 +136,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
         """The loss object for the current parameters and data."""
 
     def _encode_y_val(self, y):
+        """Targets of other data for the fitted model (validation, plots)."""
         return self._encode_y(y, None)
 
     # -- fit -----------------------------------------------------------------
@@ -969,7 +970,8 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(
-                f"y_val contains labels {unknown.tolist()} absent from y."
+                "y_val contains labels the estimator was not fitted on (absent "
+                f"from y): {unknown.tolist()}."
             )
         return np.searchsorted(self.classes_, y).astype(Y_DTYPE)
 

@@ -43,14 +43,7 @@ def staged_loss(estimator, X, y, sample_weight=None) -> np.ndarray:
         (half the squared error, the log loss, ...: the ``loss`` parameter).
     """
     check_is_fitted(estimator, "_ensemble")
-    y = np.asarray(y)
-    if hasattr(estimator, "classes_"):
-        codes = np.searchsorted(estimator.classes_, y)
-        codes = np.minimum(codes, len(estimator.classes_) - 1)
-        if not np.array_equal(estimator.classes_[codes], y):
-            raise ValueError("y contains labels the estimator was not fitted on.")
-        y = codes
-    y = y.astype(Y_DTYPE)
+    y = estimator._encode_y_val(np.asarray(y))
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=Y_DTYPE)
     loss = estimator._loss

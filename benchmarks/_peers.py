@@ -113,22 +113,29 @@ def _accelboost_factory(task: str) -> type:
     return AccelBoostRegressor if task == "regression" else AccelBoostClassifier
 
 
+def _sklearn_tree_params(task: str, random_state: int) -> dict[str, Any]:
+    """The settings scikit-learn's two boosting estimators spell alike."""
+    return {
+        "loss": "squared_error" if task == "regression" else "log_loss",
+        "learning_rate": 0.1,
+        "max_leaf_nodes": 31,
+        "max_depth": None,
+        "min_samples_leaf": 20,
+        "random_state": random_state,
+    }
+
+
 def _sklearn_params(
     task: str, n_iter: int, n_threads: int, random_state: int
 ) -> dict[str, Any]:
     # No thread parameter: the OpenMP pool is limited by the caller.
     return {
-        "loss": "squared_error" if task == "regression" else "log_loss",
-        "learning_rate": 0.1,
+        **_sklearn_tree_params(task, random_state),
         "max_iter": n_iter,
-        "max_leaf_nodes": 31,
-        "max_depth": None,
-        "min_samples_leaf": 20,
         "l2_regularization": 0.0,
         "max_features": 1.0,
         "max_bins": 255,
         "early_stopping": False,
-        "random_state": random_state,
     }
 
 
@@ -148,14 +155,9 @@ def _sklearn_gb_params(
 ) -> dict[str, Any]:
     # Exact (unbinned) splits and one thread: the reference, not a rival.
     return {
-        "loss": "squared_error" if task == "regression" else "log_loss",
-        "learning_rate": 0.1,
+        **_sklearn_tree_params(task, random_state),
         "n_estimators": n_iter,
-        "max_leaf_nodes": 31,
-        "max_depth": None,
-        "min_samples_leaf": 20,
         "subsample": 1.0,
-        "random_state": random_state,
     }
 
 

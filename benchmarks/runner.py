@@ -23,6 +23,7 @@ is timed); this module chooses what to run, repeats it, and reports.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from collections.abc import Sequence
@@ -228,24 +229,22 @@ def run(
         dataset = load_dataset(name, n_samples, seed)
         report["datasets"][name] = dataset.info()
         report["warmup_s"][name] = warm_up(dataset, runnable, leaves, n_threads)
-        for n_leaves in leaves:
-            for method in runnable:
-                data = dataset
-                if METHODS[method].library == "sklearn_gb":
-                    data = _subsample(dataset, gb_max_rows, seed)
-                for lr in learning_rates:
-                    for repeat in range(repeats):
-                        result = run_one(method, data, lr, n_leaves, max_trees,
-                                         n_threads, seed)
-                        result.update(
-                            repeat=repeat, n_train=int(data.X_train.shape[0]),
-                            n_test=int(data.X_test.shape[0]),
-                            n_features=int(data.X_train.shape[1]),
-                            subsampled=data is not dataset, n_threads=n_threads,
-                            trees_per_stage=METHODS[method].trees_per_stage,
-                        )
-                        report["runs"].append(result)
-                        bar.step(_status(result))
+        subsample = _subsample(dataset, gb_max_rows, seed)
+        for n_leaves, method, lr, repeat in itertools.product(
+            leaves, runnable, learning_rates, range(repeats)
+        ):
+            gb = METHODS[method].library == "sklearn_gb"
+            data = subsample if gb else dataset
+            result = run_one(method, data, lr, n_leaves, max_trees, n_threads, seed)
+            result.update(
+                repeat=repeat, n_train=int(data.X_train.shape[0]),
+                n_test=int(data.X_test.shape[0]),
+                n_features=int(data.X_train.shape[1]),
+                subsampled=data is not dataset, n_threads=n_threads,
+                trees_per_stage=METHODS[method].trees_per_stage,
+            )
+            report["runs"].append(result)
+            bar.step(_status(result))
     report["summary"] = summarize(report)
     return report
 
