@@ -4,9 +4,10 @@
 feature ``f`` falls in bin ``b``, in float64. The grower builds the histogram
 of the smaller child only and gets its sibling as ``parent - child``.
 
-Results do not depend on the number of threads: the loop is parallel over
+Results do not depend on the number of threads: the parallel loop runs over
 features and each feature's bins are summed by a single thread, in sample
-order.
+order. Each kernel takes ``parallel``: the grower runs small nodes on the
+calling thread, where a parallel region would cost more than the work.
 """
 
 import numpy as np
@@ -20,7 +21,56 @@ def empty_histogram(n_features: int, n_bins: int) -> np.ndarray:
     return np.empty((n_features, n_bins, N_HIST_CHANNELS), dtype=G_H_DTYPE)
 
 
+@njit(inline="always")
+def _feature_histogram(
+    f, sample_indices, all_rows, X_binned, gradients, hessians,
+    hessians_are_constant, hist,
+):
+    """Fill ``hist[f]``; rows are ``sample_indices``, or every row in order."""
+    h_f = hist[f]
+    for b in range(h_f.shape[0]):
+        for c in range(h_f.shape[1]):
+            h_f[b, c] = 0.0
+    column = X_binned[:, f]
+    n_node = gradients.shape[0]
+    if hessians_are_constant:
+        for i in range(n_node):
+            b = column[i] if all_rows else column[sample_indices[i]]
+            h_f[b, HIST_GRAD] += gradients[i]
+            h_f[b, HIST_COUNT] += 1.0
+        if n_node > 0:
+            constant = hessians[0]
+            for b in range(h_f.shape[0]):
+                h_f[b, HIST_HESS] = h_f[b, HIST_COUNT] * constant
+    else:
+        for i in range(n_node):
+            b = column[i] if all_rows else column[sample_indices[i]]
+            h_f[b, HIST_GRAD] += gradients[i]
+            h_f[b, HIST_HESS] += hessians[i]
+            h_f[b, HIST_COUNT] += 1.0
+
+
 @njit(parallel=True, nogil=True, cache=True)
+def _histogram(
+    sample_indices, all_rows, X_binned, gradients, hessians, hessians_are_constant,
+    hist, parallel,
+):
+    n_features = X_binned.shape[1]
+    if parallel:
+        for f in prange(n_features):
+            _feature_histogram(
+                f, sample_indices, all_rows, X_binned, gradients, hessians,
+                hessians_are_constant, hist,
+            )
+    else:
+        for f in range(n_features):
+            _feature_histogram(
+                f, sample_indices, all_rows, X_binned, gradients, hessians,
+                hessians_are_constant, hist,
+            )
+
+
+@njit(nogil=True, cache=True)
 def build_histogram(
     sample_indices,
     X_binned,
@@ -28,6 +78,7 @@ def build_histogram(
     ordered_hessians,
     hessians_are_constant,
     hist,
+    parallel=True,
 ):
     """Fill ``hist`` with the sums over the rows ``sample_indices``.
 
@@ -45,28 +96,28 @@ def build_histogram(
         only counts are summed (one accumulator fewer in the hot loop).
     hist : ndarray of float64, shape (n_features, n_bins, 3)
         Output; overwritten.
+    parallel : bool
+        Spread the features over the thread pool (else the calling thread).
     """
-    n_node = sample_indices.shape[0]
-    n_features = X_binned.shape[1]
-    for f in prange(n_features):
-        h_f = hist[f]
-        h_f[:] = 0.0
-        column = X_binned[:, f]
-        if hessians_are_constant:
-            for i in range(n_node):
-                b = column[sample_indices[i]]
-                h_f[b, HIST_GRAD] += ordered_gradients[i]
-                h_f[b, HIST_COUNT] += 1.0
-            if n_node > 0:
-                constant = ordered_hessians[0]
-                for b in range(h_f.shape[0]):
-                    h_f[b, HIST_HESS] = h_f[b, HIST_COUNT] * constant
-        else:
-            for i in range(n_node):
-                b = column[sample_indices[i]]
-                h_f[b, HIST_GRAD] += ordered_gradients[i]
-                h_f[b, HIST_HESS] += ordered_hessians[i]
-                h_f[b, HIST_COUNT] += 1.0
+    _histogram(
+        sample_indices, False, X_binned, ordered_gradients, ordered_hessians,
+        hessians_are_constant, hist, parallel,
+    )
+
+
+@njit(nogil=True, cache=True)
+def build_root_histogram(
+    X_binned, gradients, hessians, hessians_are_constant, hist, parallel=True
+):
+    """``build_histogram`` over every row, in order: no index indirection.
+
+    Parameters are those of ``build_histogram``, with the full-length
+    ``gradients`` and ``hessians`` (``hessians[0]`` if constant).
+    """
+    _histogram(
+        np.empty(0, dtype=np.uint32), True, X_binned, gradients, hessians,
+        hessians_are_constant, hist, parallel,
+    )
 
 
 @njit(nogil=True, cache=True)
@@ -81,13 +132,22 @@ def subtract_histograms(parent, child, sibling):
                 sibling[f, b, c] = parent[f, b, c] - child[f, b, c]
 
 
+@njit(inline="always")
+def _gather_row(values, sample_indices, out, i):
+    row = sample_indices[i]
+    for k in range(values.shape[0]):
+        out[k, i] = values[k, row]
+
+
 @njit(parallel=True, nogil=True, cache=True)
-def gather(values, sample_indices, out):
+def gather(values, sample_indices, out, parallel=True):
     """Write ``out[k, i] = values[k, sample_indices[i]]`` for every row ``k``.
 
     One pass over the indices serves gradients and hessians together.
     """
-    for i in prange(sample_indices.shape[0]):
-        row = sample_indices[i]
-        for k in range(values.shape[0]):
-            out[k, i] = values[k, row]
+    if parallel:
+        for i in prange(sample_indices.shape[0]):
+            _gather_row(values, sample_indices, out, i)
+    else:
+        for i in range(sample_indices.shape[0]):
+            _gather_row(values, sample_indices, out, i)

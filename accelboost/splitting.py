@@ -187,6 +187,35 @@ def find_best_split(
     )
 
 
+@njit(inline="always")
+def _goes_left(b, bin_threshold, missing_go_left, missing_bin):
+    return missing_go_left if b == missing_bin else b <= bin_threshold
+
+
+@njit(inline="always")
+def _count_left(sample_indices, column, bin_threshold, missing_go_left,
+                missing_bin, lo, hi):
+    count = 0
+    for i in range(lo, hi):
+        count += _goes_left(
+            column[sample_indices[i]], bin_threshold, missing_go_left, missing_bin
+        )
+    return count
+
+
+@njit(inline="always")
+def _write_chunk(sample_indices, column, bin_threshold, missing_go_left,
+                 missing_bin, lo, hi, left_at, right_at, buffer):
+    for i in range(lo, hi):
+        s = sample_indices[i]
+        if _goes_left(column[s], bin_threshold, missing_go_left, missing_bin):
+            buffer[left_at] = s
+            left_at += 1
+        else:
+            buffer[right_at] = s
+            right_at += 1
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def partition(
     sample_indices,
@@ -201,7 +230,8 @@ def partition(
 
     Each chunk counts its left rows, prefix sums give every chunk its write
     offsets, then chunks write in parallel. The result is the stable
-    partition whatever ``n_chunks`` is, so sorted input stays sorted.
+    partition whatever ``n_chunks`` is, so sorted input stays sorted. With
+    one chunk the calling thread does it all (no parallel region).
 
     Parameters
     ----------
@@ -226,17 +256,25 @@ def partition(
     """
     n = sample_indices.shape[0]
     n_chunks = max(1, min(n_chunks, n))
+    if n_chunks == 1:
+        n_left = _count_left(
+            sample_indices, column, bin_threshold, missing_go_left, missing_bin,
+            0, n,
+        )
+        _write_chunk(
+            sample_indices, column, bin_threshold, missing_go_left, missing_bin,
+            0, n, 0, n_left, buffer,
+        )
+        for i in range(n):
+            sample_indices[i] = buffer[i]
+        return n_left
     chunk = (n + n_chunks - 1) // n_chunks
     left_counts = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
-        count = 0
-        for i in range(c * chunk, min(n, (c + 1) * chunk)):
-            b = column[sample_indices[i]]
-            if b == missing_bin:
-                count += missing_go_left
-            else:
-                count += b <= bin_threshold
-        left_counts[c] = count
+        left_counts[c] = _count_left(
+            sample_indices, column, bin_threshold, missing_go_left, missing_bin,
+            c * chunk, min(n, (c + 1) * chunk),
+        )
     n_left = 0
     left_offsets = np.empty(n_chunks, dtype=np.int64)
     right_offsets = np.empty(n_chunks, dtype=np.int64)
@@ -248,18 +286,11 @@ def partition(
         right_offsets[c] = n_left + n_right
         n_right += min(n, (c + 1) * chunk) - c * chunk - left_counts[c]
     for c in prange(n_chunks):
-        lo = left_offsets[c]
-        ro = right_offsets[c]
-        for i in range(c * chunk, min(n, (c + 1) * chunk)):
-            s = sample_indices[i]
-            b = column[s]
-            goes_left = missing_go_left if b == missing_bin else b <= bin_threshold
-            if goes_left:
-                buffer[lo] = s
-                lo += 1
-            else:
-                buffer[ro] = s
-                ro += 1
+        _write_chunk(
+            sample_indices, column, bin_threshold, missing_go_left, missing_bin,
+            c * chunk, min(n, (c + 1) * chunk), left_offsets[c], right_offsets[c],
+            buffer,
+        )
     for i in prange(n):
         sample_indices[i] = buffer[i]
     return n_left
