@@ -2,17 +2,160 @@
 
 The model is ``F(x) = baseline + sum_j coef[j] * tree_j(x)``. How the
 coefficients arise is the stage policy's business: the ensemble keeps, next
-to the trees, one record per stage and the policy's state in coefficient
-space (the same recursion as on data, with unit vectors as tree outputs), so
-``coef`` is always that state's model part. Prediction folds ``coef`` into
-the leaves, so an accelerated model predicts as fast as a plain one;
-``staged_raw_predict`` replays the recursion stage by stage instead.
+to the trees, one record per stage, and ``coef`` is the model part of the
+policy's state in coefficient space (the same recursion as on data, with
+unit vectors as tree outputs). Prediction folds ``coef`` into the leaves, so
+an accelerated model predicts as fast as a plain one; ``staged_raw_predict``
+replays the recursion stage by stage instead.
+
+A fit adds stages one at a time and, with early stopping, applies each new
+stage to the validation set at once, so adding a stage must not cost more as
+the ensemble grows:
+
+- the plain (unscaled) packed node array grows by appending only the trees
+  not packed yet, in buffers that double when full;
+- the coefficient recursion, which the fit loop never needs, runs only when
+  ``coef`` is asked for, over the stages not applied yet;
+- the folded packing is built from the plain one when ``raw_predict`` needs
+  it, and kept until the next stage.
 """
 
 import numpy as np
 
-from .predictor import add_tree_values, pack_trees
+from ._common import PREDICTOR_NODE_DTYPE
+from .predictor import add_tree_values, convert_trees, scale_leaves, starts_of
 from .stages import Stage
+
+
+def _grown(buffer: np.ndarray, size: int) -> np.ndarray:
+    """``buffer`` if its last axis holds ``size``, else a copy at least twice as long.
+
+    The new space is zero-filled.
+    """
+    capacity = buffer.shape[-1]
+    if size <= capacity:
+        return buffer
+    grown = np.zeros(buffer.shape[:-1] + (max(size, 2 * capacity),), buffer.dtype)
+    grown[..., :capacity] = buffer
+    return grown
+
+
+class _PackedTrees:
+    """Trees in predictor form, packed into buffers that grow by doubling."""
+
+    def __init__(self):
+        self.n_nodes = 0
+        self.n_trees = 0
+        self._nodes = np.zeros(0, dtype=PREDICTOR_NODE_DTYPE)
+        self._starts = np.zeros(0, dtype=np.intp)
+        self._columns = np.zeros(0, dtype=np.intp)
+
+    def append(self, trees: list[np.ndarray], columns: list[int]) -> None:
+        """Append trees (with their output columns) after the packed ones."""
+        nodes, sizes = convert_trees(trees)
+        n_nodes = self.n_nodes + len(nodes)
+        n_trees = self.n_trees + len(trees)
+        self._nodes = _grown(self._nodes, n_nodes)
+        self._starts = _grown(self._starts, n_trees)
+        self._columns = _grown(self._columns, n_trees)
+        self._nodes[self.n_nodes : n_nodes] = nodes
+        self._starts[self.n_trees : n_trees] = starts_of(sizes, self.n_nodes)
+        self._columns[self.n_trees : n_trees] = columns
+        self.n_nodes, self.n_trees = n_nodes, n_trees
+
+    @property
+    def capacity(self) -> int:
+        """Nodes the buffer holds before it must grow."""
+        return len(self._nodes)
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(nodes, tree_starts, tree_columns)`` of the packed trees (views)."""
+        return (
+            self._nodes[: self.n_nodes],
+            self._starts[: self.n_trees],
+            self._columns[: self.n_trees],
+        )
+
+    def folded(self, coef: np.ndarray) -> np.ndarray:
+        """The packed nodes with ``coef`` folded into each tree's leaves."""
+        nodes, starts, _ = self.arrays
+        sizes = np.diff(starts, append=self.n_nodes)
+        return scale_leaves(nodes, sizes, coef)
+
+    def copy(self) -> "_PackedTrees":
+        other = _PackedTrees()
+        other.n_nodes, other.n_trees = self.n_nodes, self.n_trees
+        other._nodes, other._starts, other._columns = (a.copy() for a in self.arrays)
+        return other
+
+
+class _CoefficientRecursion:
+    """The policy's recursion in coefficient space, applied stage by stage.
+
+    Each part of the policy's state has one entry per tree. Stage ``k``
+    appends zeros for its trees and then steps the state with one unit
+    vector per role (ones at the role's trees), exactly as on data. The
+    parts live in two sets of buffers with room to grow: a step reads one
+    set and its result is copied into the other, so the buffers never alias
+    what the policy returns.
+    """
+
+    def __init__(self, policy, n_outputs: int):
+        self.policy = policy
+        self.n_outputs = n_outputs
+        self.n_stages = 0  # stages applied so far
+        n_parts = len(policy.start(np.zeros(0)))
+        self._buffers = np.zeros((2, n_parts, 0))  # (side, part, tree)
+        self._side = 0  # the set holding the state
+        self._units = np.zeros((policy.n_roles, 0))
+
+    @property
+    def n_trees(self) -> int:
+        """Trees covered by the state."""
+        return self.n_stages * self.n_outputs * self.policy.n_roles
+
+    @property
+    def state(self) -> tuple:
+        """The policy's state after the applied stages (views; do not keep)."""
+        return tuple(self._buffers[self._side, :, : self.n_trees])
+
+    def advance(self, stages: list[Stage]) -> None:
+        """Apply ``stages[self.n_stages:]``, the stages not applied yet."""
+        n_roles = self.policy.n_roles
+        for stage in stages[self.n_stages :]:
+            first = self.n_trees
+            n = first + self.n_outputs * n_roles
+            self._buffers = _grown(self._buffers, n)
+            self._units = _grown(self._units, n)
+            units = self._units[:, :n]
+            for role in range(n_roles):
+                lo = first + role * self.n_outputs
+                units[role, lo : lo + self.n_outputs] = 1.0
+            result = self.policy.step(
+                tuple(self._buffers[self._side, :, :n]), list(units), stage
+            )
+            target = self._buffers[1 - self._side, :, :n]
+            for part, values in zip(target, result, strict=True):
+                part[...] = values
+            units[:, first:n] = 0.0
+            self._side = 1 - self._side
+            self.n_stages += 1
+
+    def copy(self) -> "_CoefficientRecursion":
+        """An independent copy, trimmed to the applied stages."""
+        other = _CoefficientRecursion.__new__(_CoefficientRecursion)
+        other.__dict__.update(self.__getstate__())
+        return other
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        n_parts = self._buffers.shape[1]
+        buffers = np.zeros((2, n_parts, self.n_trees))
+        buffers[0] = self._buffers[self._side, :, : self.n_trees]
+        state["_buffers"], state["_side"] = buffers, 0
+        state["_units"] = np.zeros((self.policy.n_roles, 0))
+        return state
 
 
 class TreeEnsemble:
@@ -32,8 +175,14 @@ class TreeEnsemble:
         self.trees: list[np.ndarray] = []
         self.columns: list[int] = []
         self.stages: list[Stage] = []
-        self._coef_state = policy.start(np.zeros(0))
-        self._packed = None
+        self._recursion = _CoefficientRecursion(policy, self.n_outputs)
+        self._drop_derived()
+
+    def _drop_derived(self):
+        """Forget everything rebuilt on demand from the trees and stages."""
+        self._packed = _PackedTrees()
+        self._coef = None
+        self._folded = None
 
     @property
     def n_outputs(self) -> int:
@@ -52,57 +201,65 @@ class TreeEnsemble:
 
     @property
     def coef(self) -> np.ndarray:
-        """Weight of each tree in the final model."""
-        return self._coef_state[0]
+        """Weight of each tree in the final model (read-only)."""
+        if self._coef is None:
+            self._recursion.advance(self.stages)
+            self._coef = self._recursion.state[0].copy()
+            self._coef.flags.writeable = False
+        return self._coef
 
     def add_stage(self, trees_by_role: list[list[np.ndarray]], stage: Stage) -> None:
         """Append one stage: per role, one tree per output column."""
-        n_old = len(self.trees)
-        unit_vectors = []
+        if len(trees_by_role) != self.policy.n_roles or any(
+            len(trees) != self.n_outputs for trees in trees_by_role
+        ):
+            raise ValueError(
+                f"a stage has {self.policy.n_roles} role(s) of {self.n_outputs} "
+                "tree(s) each"
+            )
         for trees in trees_by_role:
-            unit = np.zeros(n_old + self.trees_per_stage)
             for column, tree in enumerate(trees):
-                unit[len(self.trees)] = 1.0
                 self.trees.append(tree)
                 self.columns.append(column)
-            unit_vectors.append(unit)
-        state = tuple(
-            np.concatenate([s, np.zeros(self.trees_per_stage)])
-            for s in self._coef_state
-        )
-        self._coef_state = self.policy.step(state, unit_vectors, stage)
         self.stages.append(stage)
-        self._packed = None
+        self._coef = None
+        self._folded = None
 
     def copy(self) -> "TreeEnsemble":
         """A copy that can grow without changing this one."""
-        other = TreeEnsemble(self.baseline, self.policy)
+        other = TreeEnsemble.__new__(TreeEnsemble)
+        other.__dict__.update(self.__dict__)
         other.trees = list(self.trees)
         other.columns = list(self.columns)
         other.stages = list(self.stages)
-        other._coef_state = self._coef_state
+        other._recursion = self._recursion.copy()
+        other._packed = self._packed.copy()
         return other
 
-    def _pack(self):
-        if self._packed is None:
-            columns = np.asarray(self.columns, dtype=np.intp)
-            folded = pack_trees(self.trees, self.coef)
-            plain = pack_trees(self.trees)
-            self._packed = (folded, plain, columns)
-        return self._packed
+    def _plain(self):
+        """``(nodes, tree_starts, tree_columns)`` of all trees, leaves unscaled."""
+        packed = self._packed
+        if packed.n_trees < len(self.trees):
+            packed.append(
+                self.trees[packed.n_trees :], self.columns[packed.n_trees :]
+            )
+        return packed.arrays
 
     def raw_predict(self, X, binned=False, missing_bin=0) -> np.ndarray:
         """Raw predictions of shape (n_samples, n_outputs), coefficients folded."""
-        (nodes, starts), _, columns = self._pack()
+        _, starts, columns = self._plain()
+        if self._folded is None:
+            self._folded = self._packed.folded(self.coef)
         raw = np.tile(self.baseline, (X.shape[0], 1))
         add_tree_values(
-            nodes, starts, columns, 0, len(self.trees), X, binned, missing_bin, raw
+            self._folded, starts, columns, 0, len(self.trees), X, binned,
+            missing_bin, raw,
         )
         return raw
 
     def stage_outputs(self, X, stage, binned=False, missing_bin=0) -> list:
         """Unscaled outputs of a stage's trees, one (n, n_outputs) array per role."""
-        _, (nodes, starts), columns = self._pack()
+        nodes, starts, columns = self._plain()
         first = stage * self.trees_per_stage
         outputs = []
         for role in range(self.policy.n_roles):
@@ -136,5 +293,12 @@ class TreeEnsemble:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_packed"] = None  # derived; rebuilt on first predict
+        # Derived from the trees; rebuilt on first use. The coefficient state
+        # is kept: rebuilding it replays every stage over every tree.
+        for name in ("_packed", "_coef", "_folded"):
+            state.pop(name)
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._drop_derived()

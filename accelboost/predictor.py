@@ -77,6 +77,60 @@ def add_tree_values(
                 out[i, column] += _leaf_value(nodes, root, X[i], binned, missing_bin)
 
 
+def convert_trees(trees: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Trees in the predictor's node record, concatenated, leaves unscaled.
+
+    The one conversion from the grower's record: ``pack_trees`` packs a
+    whole list with it, ``TreeEnsemble`` appends each new stage's trees.
+
+    Parameters
+    ----------
+    trees : list of ndarray of NODE_DTYPE
+        Trees as the grower makes them: every inner node's right child
+        directly follows its left child.
+
+    Returns
+    -------
+    nodes : ndarray of PREDICTOR_NODE_DTYPE
+        Child indices stay tree-relative, so the result can be appended to
+        any packed array as it is.
+    sizes : ndarray of intp
+        Number of nodes of each tree.
+    """
+    sizes = np.array([len(t) for t in trees], dtype=np.intp)
+    source = np.concatenate(trees) if trees else np.zeros(0, dtype=NODE_DTYPE)
+    inner = source["is_leaf"] == 0
+    if np.any(source["right"][inner] != source["left"][inner] + 1):
+        raise ValueError("every right child must directly follow its left child")
+    nodes = np.zeros(len(source), dtype=PREDICTOR_NODE_DTYPE)
+    nodes["threshold"] = np.where(inner, source["num_threshold"], source["value"])
+    nodes["feature_idx"] = source["feature_idx"]
+    nodes["left"] = np.where(inner, source["left"], 0)
+    nodes["bin_threshold"] = source["bin_threshold"]
+    nodes["missing_go_left"] = source["missing_go_left"]
+    return nodes, sizes
+
+
+def starts_of(sizes: np.ndarray, offset: int = 0) -> np.ndarray:
+    """Index of each tree's root when trees of ``sizes`` follow ``offset`` nodes."""
+    starts = np.full(len(sizes), offset, dtype=np.intp)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    starts[1:] += offset
+    return starts
+
+
+def scale_leaves(nodes: np.ndarray, sizes: np.ndarray, scales) -> np.ndarray:
+    """A copy of packed ``nodes`` with tree ``t``'s leaf values times ``scales[t]``.
+
+    Leaves are the nodes with ``left == 0``; their value is in ``threshold``.
+    """
+    factors = np.repeat(np.asarray(scales, dtype=np.float64), sizes)
+    scaled = nodes.copy()
+    values = nodes["threshold"]
+    scaled["threshold"] = np.where(nodes["left"] == 0, values * factors, values)
+    return scaled
+
+
 def pack_trees(
     trees: list[np.ndarray], scales: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -96,20 +150,7 @@ def pack_trees(
     tree_starts : ndarray of intp
         Index of each tree's root in ``nodes``.
     """
-    sizes = np.array([len(t) for t in trees], dtype=np.intp)
-    tree_starts = np.zeros(len(trees), dtype=np.intp)
-    np.cumsum(sizes[:-1], out=tree_starts[1:])
-    source = np.concatenate(trees) if trees else np.zeros(0, dtype=NODE_DTYPE)
-    inner = source["is_leaf"] == 0
-    if np.any(source["right"][inner] != source["left"][inner] + 1):
-        raise ValueError("every right child must directly follow its left child")
-    nodes = np.zeros(len(source), dtype=PREDICTOR_NODE_DTYPE)
-    values = source["value"]
-    if scales is not None and len(trees):
-        values = values * np.repeat(np.asarray(scales, dtype=np.float64), sizes)
-    nodes["threshold"] = np.where(inner, source["num_threshold"], values)
-    nodes["feature_idx"] = source["feature_idx"]
-    nodes["left"] = np.where(inner, source["left"], 0)
-    nodes["bin_threshold"] = source["bin_threshold"]
-    nodes["missing_go_left"] = source["missing_go_left"]
-    return nodes, tree_starts
+    nodes, sizes = convert_trees(trees)
+    if scales is not None:
+        nodes = scale_leaves(nodes, sizes, scales)
+    return nodes, starts_of(sizes)

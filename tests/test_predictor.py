@@ -8,7 +8,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from accelboost._common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
 from accelboost._threads import numba_threads
 from accelboost.grower import TreeGrower, TreeParams
-from accelboost.predictor import add_tree_values, pack_trees
+from accelboost.predictor import (
+    add_tree_values,
+    convert_trees,
+    pack_trees,
+    scale_leaves,
+    starts_of,
+)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -229,6 +235,28 @@ def test_pack_trees():
     # A single-leaf tree predicts its value everywhere, scaled.
     X = np.array([[np.nan, 1.0], [5.0, -5.0]])
     assert_array_equal(predict([b], X, False, scales=np.array([2.0]))[:, 0], 14.0)
+
+
+def test_packing_in_parts_is_packing_at_once():
+    # The ensemble packs each stage's trees after the ones already packed,
+    # and folds coefficients into the plain packing later.
+    trees = [hand_tree(), hand_tree(False, True), hand_tree()[:1].copy()]
+    trees[2]["is_leaf"], trees[2]["value"] = 1, -4.0
+    scales = np.array([0.5, -3.0, 0.0])
+    whole, whole_starts = pack_trees(trees)
+    first, first_sizes = convert_trees(trees[:1])
+    rest, rest_sizes = convert_trees(trees[1:])
+    assert_array_equal(np.concatenate([first, rest]), whole)
+    assert_array_equal(rest_sizes, [5, 1])
+    assert_array_equal(
+        np.concatenate([starts_of(first_sizes), starts_of(rest_sizes, len(first))]),
+        whole_starts,
+    )
+    assert len(starts_of(np.zeros(0, dtype=np.intp), 7)) == 0
+    folded, _ = pack_trees(trees, scales)
+    assert_array_equal(scale_leaves(whole, [5, 5, 1], scales), folded)
+    assert folded["threshold"][10] == 0.0
+    assert_array_equal(whole["threshold"][10], -4.0)  # the plain packing is kept
 
 
 def test_pack_trees_needs_right_child_after_left():
