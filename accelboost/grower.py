@@ -212,34 +212,39 @@ def _pays(work, n_threads):
 
 
 @njit(nogil=True, cache=True)
-def _node_histogram(node, ints, X_binned, values, hessians, hessians_are_constant,
-                    sample_indices, ordered, hist, n_threads):
+def _node_histogram(node, ints, X_binned, gradients, hessians, hessians_are_constant,
+                    sample_indices, ordered_g, ordered_h, hist, n_threads):
     """Build ``hist`` for a non-root node (gather its g and h, then sum)."""
     start, stop = ints[node, _START], ints[node, _STOP]
     n = stop - start
     rows = sample_indices[start:stop]
-    out = ordered[:, :n]
-    gather(values, rows, out, _pays(n * values.shape[0], n_threads))
-    h = hessians[:1] if hessians_are_constant else out[1]
-    build_histogram(rows, X_binned, out[0], h, hessians_are_constant, hist,
+    out_g = ordered_g[:n]
+    out_h = ordered_h[: 0 if hessians_are_constant else n]
+    gather(gradients, hessians, rows, out_g, out_h, _pays(2 * n, n_threads))
+    h = hessians[:1] if hessians_are_constant else out_h
+    build_histogram(rows, X_binned, out_g, h, hessians_are_constant, hist,
                     _pays(n * X_binned.shape[1], n_threads))
 
 
 @njit(nogil=True, cache=True)
 def _grow_tree(
-    X_binned, values, hessians, hessians_are_constant, n_bins_non_missing,
-    missing_bin,
-    bin_thresholds, max_leaf_nodes, max_depth, min_samples_leaf, min_hessian,
-    min_gain, l2, sum_g, sum_h, n_threads, sample_indices, buffer, ordered,
+    X_binned, gradients, hessians, hessians_are_constant, n_bins_non_missing,
+    missing_bin, bin_thresholds, max_leaf_nodes, max_depth, min_samples_leaf,
+    min_hessian, min_gain, l2, sum_g, sum_h, n_threads,
 ):
     """Grow one tree best-first; see ``TreeGrower``.
 
-    ``values`` is the gradients (and, unless constant, the hessians)
-    stacked, for one gather per node. ``max_leaf_nodes`` and
-    ``max_depth`` are ``_NO_LIMIT`` when unbounded. Returns the node array
+    ``max_leaf_nodes`` and ``max_depth`` are ``_NO_LIMIT`` when unbounded.
+    Returns the node array, the row order (every leaf's rows contiguous),
     and the leaves' ids and row slices.
     """
     n_samples, n_features = X_binned.shape
+    sample_indices = np.empty(n_samples, dtype=np.uint32)
+    for i in range(n_samples):
+        sample_indices[i] = i
+    buffer = np.empty(n_samples, dtype=np.uint32)
+    ordered_g = np.empty(n_samples, dtype=G_H_DTYPE)
+    ordered_h = np.empty(0 if hessians_are_constant else n_samples, dtype=G_H_DTYPE)
     n_bins = missing_bin + 1
     capacity = 64 if max_leaf_nodes == _NO_LIMIT else 2 * max_leaf_nodes
     ints = np.empty((capacity, _N_INT), dtype=np.int64)
@@ -258,7 +263,7 @@ def _grow_tree(
         slot, pool, free, n_free = _take_slot(pool, free, n_free)
         ints[0, _SLOT] = slot
         build_root_histogram(
-            X_binned, values[0], hessians, hessians_are_constant, pool[slot],
+            X_binned, gradients, hessians, hessians_are_constant, pool[slot],
             _pays(n_samples * n_features, n_threads),
         )
         if _find_split(pool[slot], ints, floats, 0, n_bins_non_missing,
@@ -303,9 +308,9 @@ def _grow_tree(
                 small, large = right, left
             slot, pool, free, n_free = _take_slot(pool, free, n_free)
             ints[small, _SLOT] = slot
-            _node_histogram(small, ints, X_binned, values, hessians,
-                            hessians_are_constant, sample_indices, ordered,
-                            pool[slot], n_threads)
+            _node_histogram(small, ints, X_binned, gradients, hessians,
+                            hessians_are_constant, sample_indices, ordered_g,
+                            ordered_h, pool[slot], n_threads)
             slot, pool, free, n_free = _take_slot(pool, free, n_free)
             ints[large, _SLOT] = slot
             subtract_histograms(
@@ -325,7 +330,9 @@ def _grow_tree(
         free[n_free] = parent_slot
         n_free += 1
     # Slots of leaves still in the heap are simply dropped with the pool.
-    return _write_nodes(ints, floats, n_nodes, bin_thresholds, l2)
+    nodes, leaf_nodes, leaf_starts, leaf_stops = _write_nodes(
+        ints, floats, n_nodes, bin_thresholds, l2)
+    return nodes, sample_indices, leaf_nodes, leaf_starts, leaf_stops
 
 
 @njit(nogil=True, cache=True)
@@ -405,17 +412,9 @@ class TreeGrower:
     def grow(self) -> GrownTree:
         """Grow the tree best-first and return it."""
         p = self.params
-        n_samples = self.X_binned.shape[0]
-        sample_indices = np.arange(n_samples, dtype=np.uint32)
-        # The gather reads hessians only when they vary.
-        values = (
-            self.gradients[None, :]
-            if self.hessians_are_constant
-            else np.stack([self.gradients, self.hessians])
-        )
-        nodes, leaf_nodes, leaf_starts, leaf_stops = _grow_tree(
+        return GrownTree(*_grow_tree(
             self.X_binned,
-            values,
+            self.gradients,
             self.hessians,
             self.hessians_are_constant,
             self.n_bins_non_missing,
@@ -430,8 +429,4 @@ class TreeGrower:
             float(np.sum(self.gradients)),
             float(np.sum(self.hessians)),
             self.n_threads,
-            sample_indices,
-            np.empty(n_samples, dtype=np.uint32),
-            np.empty_like(values),
-        )
-        return GrownTree(nodes, sample_indices, leaf_nodes, leaf_starts, leaf_stops)
+        ))

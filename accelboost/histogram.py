@@ -133,21 +133,27 @@ def subtract_histograms(parent, child, sibling):
 
 
 @njit(inline="always")
-def _gather_row(values, sample_indices, out, i):
+def _gather_row(gradients, hessians, sample_indices, ordered_gradients,
+                ordered_hessians, i):
     row = sample_indices[i]
-    for k in range(values.shape[0]):
-        out[k, i] = values[k, row]
+    ordered_gradients[i] = gradients[row]
+    if ordered_hessians.shape[0]:
+        ordered_hessians[i] = hessians[row]
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def gather(values, sample_indices, out, parallel=True):
-    """Write ``out[k, i] = values[k, sample_indices[i]]`` for every row ``k``.
+def gather(gradients, hessians, sample_indices, ordered_gradients,
+           ordered_hessians, parallel=True):
+    """``ordered_gradients[i] = gradients[sample_indices[i]]``, same for hessians.
 
-    One pass over the indices serves gradients and hessians together.
+    One pass over the indices serves both. Pass an empty
+    ``ordered_hessians`` to gather the gradients only (constant hessians).
     """
     if parallel:
         for i in prange(sample_indices.shape[0]):
-            _gather_row(values, sample_indices, out, i)
+            _gather_row(gradients, hessians, sample_indices, ordered_gradients,
+                        ordered_hessians, i)
     else:
         for i in range(sample_indices.shape[0]):
-            _gather_row(values, sample_indices, out, i)
+            _gather_row(gradients, hessians, sample_indices, ordered_gradients,
+                        ordered_hessians, i)

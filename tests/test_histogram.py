@@ -8,6 +8,7 @@ from accelboost._common import HIST_COUNT, HIST_GRAD, HIST_HESS, N_HIST_CHANNELS
 from accelboost._threads import numba_threads
 from accelboost.histogram import (
     build_histogram,
+    build_root_histogram,
     empty_histogram,
     gather,
     subtract_histograms,
@@ -44,10 +45,10 @@ def make_data(seed, n_samples=400, n_features=5):
     return rng, X, gradients, hessians
 
 
-def histogram(rows, X, gradients, hessians, constant=False):
+def histogram(rows, X, gradients, hessians, constant=False, parallel=True):
     rows = np.asarray(rows, dtype=np.uint32)
     hist = np.full((X.shape[1], N_BINS, N_HIST_CHANNELS), np.nan)  # garbage
-    build_histogram(rows, X, gradients[rows], hessians[rows], constant, hist)
+    build_histogram(rows, X, gradients[rows], hessians[rows], constant, hist, parallel)
     return hist
 
 
@@ -59,16 +60,33 @@ def subsets(rng, n_samples):
     yield "unsorted", rng.permutation(n_samples)[:100]
 
 
+@pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("seed", range(3))
-def test_build_histogram_equals_bincount(seed):
+def test_build_histogram_equals_bincount(seed, parallel):
     rng, X, g, h = make_data(seed)
     for name, rows in subsets(rng, X.shape[0]):
-        hist = histogram(rows, X, g, h)
+        hist = histogram(rows, X, g, h, parallel=parallel)
         expected = reference_histogram(rows, X, g, h)
         assert_allclose(hist, expected, rtol=1e-12, atol=1e-12, err_msg=name)
         # Counts are exact, and add up to the node size for every feature.
         assert_array_equal(hist[:, :, HIST_COUNT], expected[:, :, 2])
         assert_array_equal(hist[:, :, HIST_COUNT].sum(axis=1), len(rows))
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("constant", [False, True])
+def test_root_histogram_is_the_histogram_of_all_rows(constant, parallel):
+    _, X, g, h = make_data(4)
+    if constant:
+        h = np.full_like(h, 0.5)
+    root = np.full((X.shape[1], N_BINS, N_HIST_CHANNELS), np.nan)
+    build_root_histogram(X, g, h[:1] if constant else h, constant, root, parallel)
+    # The same sums in the same order as through the index array: bit for bit.
+    assert_array_equal(root, histogram(np.arange(X.shape[0]), X, g, h, constant))
+    assert_allclose(
+        root, reference_histogram(np.arange(X.shape[0]), X, g, h), rtol=1e-12,
+        atol=1e-12,
+    )
 
 
 def test_empty_node_gives_zero_histogram():
@@ -130,20 +148,25 @@ def test_subtraction_gives_the_sibling_histogram(seed):
     assert_array_equal(sibling, parent - child)
 
 
-def test_gather_equals_fancy_indexing():
+@pytest.mark.parametrize("parallel", [False, True])
+def test_gather_equals_fancy_indexing(parallel):
     rng = np.random.RandomState(0)
-    for n_values in (1, 2):
-        values = rng.normal(size=(n_values, 1000))
-        for rows in (
-            np.arange(1000),
-            np.sort(rng.choice(1000, 37, replace=False)),
-            rng.permutation(1000)[:500],
-            np.array([], dtype=np.int64),
-        ):
-            rows = rows.astype(np.uint32)
-            out = np.full((n_values, len(rows)), np.nan)
-            gather(values, rows, out)
-            assert_array_equal(out, values[:, rows])
+    g, h = rng.normal(size=(2, 1000))
+    for rows in (
+        np.arange(1000),
+        np.sort(rng.choice(1000, 37, replace=False)),
+        rng.permutation(1000)[:500],
+        np.array([], dtype=np.int64),
+    ):
+        rows = rows.astype(np.uint32)
+        out_g, out_h = np.full((2, len(rows)), np.nan)
+        gather(g, h, rows, out_g, out_h, parallel)
+        assert_array_equal(out_g, g[rows])
+        assert_array_equal(out_h, h[rows])
+        # Gradients only: the hessians are not read.
+        out_g = np.full(len(rows), np.nan)
+        gather(g, h[:1], rows, out_g, np.empty(0), parallel)
+        assert_array_equal(out_g, g[rows])
 
 
 def test_results_do_not_depend_on_thread_count():
@@ -153,13 +176,13 @@ def test_results_do_not_depend_on_thread_count():
     results = []
     for n_threads in (1, 2):
         with numba_threads(n_threads):
-            parent = histogram(rows, X, g, h)
+            parent = histogram(rows, X, g, h, parallel=True)
             child = histogram(child_rows, X, g, h)
             constant = histogram(rows, X, g, np.ones_like(h), constant=True)
             sibling = np.empty_like(parent)
             subtract_histograms(parent, child, sibling)
             gathered = np.empty((2, len(rows)))
-            gather(np.stack([g, h]), rows, gathered)
+            gather(g, h, rows, gathered[0], gathered[1])
         results.append((parent, child, constant, sibling, gathered))
     for one, two in zip(*results, strict=True):
         assert_array_equal(one, two)
