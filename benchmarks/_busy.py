@@ -1,0 +1,151 @@
+"""A process that keeps one CPU core busy, for contention benchmarks.
+
+:func:`busy_core` starts ``python -c`` running a pure Python ``while True:
+pass`` loop pinned to one core (``os.sched_setaffinity``, where available),
+waits until it spins, and kills it on leaving the ``with`` block, whatever
+happened inside (an exception, Ctrl-C). The loop cannot outlive the
+benchmark either: on Linux it asks the kernel to kill it when its parent
+dies (``PR_SET_PDEATHSIG``), and elsewhere it checks its parent's pid
+between bursts of a million empty iterations. A Ctrl-C in the terminal also
+reaches it (same process group) and ends it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+#: The core the issue's benchmark keeps busy.
+BUSY_CORE = 1
+
+_LOOP = r"""
+import ctypes, os, signal, sys
+parent, core = int(sys.argv[1]), int(sys.argv[2])
+pinned = -1
+if hasattr(os, "sched_setaffinity") and core in os.sched_getaffinity(0):
+    os.sched_setaffinity(0, {core})
+    pinned = core
+watched = False
+if sys.platform.startswith("linux"):
+    try:
+        watched = ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL) == 0
+    except (OSError, AttributeError):
+        watched = False
+if os.getppid() != parent:  # the parent died before prctl
+    sys.exit(0)
+print(pinned, flush=True)
+if watched:
+    while True:
+        pass
+while os.getppid() == parent:
+    for _ in range(1_000_000):
+        pass
+"""
+
+
+@dataclass
+class BusyLoad:
+    """The running busy loop.
+
+    Attributes
+    ----------
+    pid : int
+        Its process id.
+    core : int or None
+        The core it is pinned to; None when pinning is unavailable.
+    started : float
+        ``time.perf_counter()`` when it started spinning.
+    """
+
+    pid: int
+    core: int | None
+    started: float
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the loop has used so far (Linux; None elsewhere)."""
+        try:
+            with open(f"/proc/{self.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        utime, stime = int(fields[11]), int(fields[12])
+        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+    def summary(self) -> dict[str, float | int | None]:
+        """Pid, core, wall seconds and CPU share of the loop so far."""
+        wall = time.perf_counter() - self.started
+        cpu = self.cpu_seconds()
+        return {
+            "pid": self.pid, "core": self.core, "wall_s": wall, "cpu_s": cpu,
+            "cpu_share": None if cpu is None or wall <= 0 else cpu / wall,
+        }
+
+
+def pick_core(preferred: int = BUSY_CORE) -> int:
+    """The core to keep busy: ``preferred`` if this process may use it,
+    else the highest core it may use (0 when affinity is unknown).
+
+    Parameters
+    ----------
+    preferred : int, default=1
+        The wanted core.
+
+    Returns
+    -------
+    core : int
+        A core number.
+    """
+    if not hasattr(os, "sched_getaffinity"):
+        return preferred
+    cores = os.sched_getaffinity(0)
+    return preferred if preferred in cores else max(cores)
+
+
+@contextlib.contextmanager
+def busy_core(core: int = BUSY_CORE, timeout: float = 30.0) -> Iterator[BusyLoad]:
+    """Keep one core busy with a pure Python loop for the ``with`` block.
+
+    Parameters
+    ----------
+    core : int, default=1
+        The core to pin the loop to (ignored where pinning is unavailable or
+        the core is not usable).
+    timeout : float, default=30.0
+        Seconds to wait for the loop to start.
+
+    Yields
+    ------
+    load : BusyLoad
+        The running loop; it is killed and reaped on exit.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LOOP, str(os.getpid()), str(core)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        line = _read_line(proc, timeout)
+        pinned = int(line)
+        load = BusyLoad(proc.pid, None if pinned < 0 else pinned, time.perf_counter())
+        yield load
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _read_line(proc: subprocess.Popen, timeout: float) -> str:
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise RuntimeError(f"the busy loop did not start within {timeout} s")
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"the busy loop exited with code {proc.wait()}")
+    return line

@@ -1,0 +1,341 @@
+"""``python -m benchmarks contention`` and ``stages`` (benchmarks/
+bench_contention.py, bench_stages.py, _busy.py, _child.py): the subcommand
+dispatch, the summaries' arithmetic on hand-made results, the busy loop's
+lifetime, and tiny real runs."""
+
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import _busy, _peers, bench_contention, bench_stages
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+# -- dispatch ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], ("usage: python -m benchmarks [-h] [--quick]", "--datasets",
+              "--gb-max-rows")),
+        (["contention"], ("usage: python -m benchmarks contention", "--loads",
+                          "--busy-core")),
+        (["stages"], ("usage: python -m benchmarks stages", "--n-stages",
+                      "--hgb-stages")),
+    ],
+)
+def test_subcommands_dispatch(args, expected):
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args, "--help"], cwd=REPO,
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for text in expected:
+        assert text in proc.stdout
+
+
+# -- the busy loop -------------------------------------------------------------
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_busy_loop_spins_on_its_core_and_dies_with_the_block(error):
+    with pytest.raises(error), _busy.busy_core(_busy.pick_core()) as load:
+        pid = load.pid
+        assert _alive(pid)
+        if hasattr(os, "sched_getaffinity"):
+            assert os.sched_getaffinity(pid) == {load.core}
+        time.sleep(0.3)
+        cpu = load.cpu_seconds()
+        if cpu is not None:
+            assert cpu > 0.1  # it spins
+        raise error
+    assert not _alive(pid)
+
+
+# -- contention: arithmetic on a hand-made result set ------------------------
+def _run(library, size, threads, load, per_tree_ms, status="ok"):
+    n_trees = 10
+    per_tree = None if per_tree_ms is None else [t * 1e-3 for t in per_tree_ms]
+    if status != "ok":
+        return {"library": library, "n_samples": size, "leaves": 2,
+                "threads": threads, "load": load, "n_trees": n_trees,
+                "status": status, "reason": "boom", "busy": None}
+    return {
+        "library": library, "n_samples": size, "dataset": "toy", "leaves": 2,
+        "threads": threads, "load": load, "n_trees": n_trees, "status": "ok",
+        "fit_s": [t * n_trees for t in per_tree], "fit_per_tree_s": per_tree,
+        "n_trees_fitted": [n_trees] * len(per_tree),
+        "fit_cpu_s": [t * n_trees for t in per_tree],
+        "others_cpu_share": [0.0] * len(per_tree), "compile_s": 0.5,
+        "busy": {"cpu_share": 1.0} if load == "busy" else None,
+    }
+
+
+@pytest.fixture
+def contention_report():
+    runs = [
+        # 100 rows: medians 2, 1 (idle 1, default), 2.2, 3.3 (busy 1, default)
+        _run("accelboost", 100, 1, "idle", [3.0, 1.0, 2.0]),
+        _run("accelboost", 100, "default", "idle", [1.0, 1.5, 0.5]),
+        _run("accelboost", 100, 1, "busy", [2.0, 2.2, 2.4]),
+        _run("accelboost", 100, "default", "busy", [3.3, 1.0, 5.0]),
+        # 200 rows: busy default 1.1 against busy 1 at 1.0: within 1.3x
+        _run("accelboost", 200, 1, "idle", [4.0]),
+        _run("accelboost", 200, "default", "idle", [1.0]),
+        _run("accelboost", 200, 1, "busy", [1.0]),
+        _run("accelboost", 200, "default", "busy", [1.1]),
+        # a peer whose busy default run failed
+        _run("lightgbm", 100, 1, "idle", [1.0]),
+        _run("lightgbm", 100, "default", "idle", [0.25]),
+        _run("lightgbm", 100, 1, "busy", [1.0]),
+        _run("lightgbm", 100, "default", "busy", None, status="error"),
+    ]
+    summary = bench_contention.summarize(runs)
+    ratios, targets = bench_contention.compare(summary)
+    config = {"sizes": [100, 200], "leaves": [2], "threads": [1, "default"],
+              "loads": ["idle", "busy"], "libraries": ["accelboost", "lightgbm"],
+              "n_trees": {100: 10, 200: 10}, "repeats": 3, "busy_core": 1,
+              "learning_rate": 0.1}
+    return {"config": config, "runs": runs, "summary": summary, "ratios": ratios,
+            "targets": targets, "machine": {"cpu_count": 2}, "versions": {},
+            "skipped": {"xgboost": "xgboost is not installed"}}
+
+
+def test_contention_medians_ratios_and_targets(contention_report):
+    summary = {(e["library"], e["n_samples"], str(e["threads"]), e["load"]): e
+               for e in contention_report["summary"]}
+    assert summary["accelboost", 100, "1", "idle"]["fit_per_tree_s"] == 2e-3
+    assert summary["accelboost", 100, "default", "busy"]["fit_per_tree_s"] == 3.3e-3
+    assert summary["accelboost", 100, "default", "busy"]["fit_s"] == (
+        pytest.approx(0.033))
+    assert summary["accelboost", 100, "1", "busy"]["n_repeats"] == 3
+    assert summary["lightgbm", 100, "default", "busy"]["status"] == "error"
+
+    ratios = {(r["library"], r["n_samples"]): r for r in contention_report["ratios"]}
+    assert set(ratios) == {("accelboost", 100), ("accelboost", 200),
+                           ("lightgbm", 100)}
+    assert all(r["threads"] == "default" for r in ratios.values())
+    assert ratios["accelboost", 100]["idle_speedup"] == pytest.approx(2.0)
+    assert ratios["accelboost", 100]["busy_over_1thread"] == pytest.approx(1.5)
+    assert ratios["accelboost", 100]["busy_over_idle"] == pytest.approx(3.3)
+    assert ratios["accelboost", 200]["idle_speedup"] == pytest.approx(4.0)
+    assert ratios["accelboost", 200]["busy_over_1thread"] == pytest.approx(1.1)
+    assert ratios["lightgbm", 100]["idle_speedup"] == pytest.approx(4.0)
+    assert ratios["lightgbm", 100]["busy_over_1thread"] is None
+
+    targets = {t["n_samples"]: t for t in contention_report["targets"]}
+    assert set(targets) == {100, 200}  # accelboost only
+    assert targets[100]["met"] is False and targets[200]["met"] is True
+    assert targets[100]["limit"] == 1.3
+
+
+def test_contention_markdown_table(contention_report):
+    contention_report.update(estimated_s=60.0, elapsed_s=30.0)
+    text = bench_contention.format_markdown(contention_report)
+    rows = {tuple(cell.strip() for cell in line.split("|")[1:5]): line
+            for line in text.splitlines() if line.startswith("| 1")}
+    line = rows["100", "toy", "2", "accelboost"]
+    assert "| 2 | 1 | 2.2 | 3.3 | 2.00× | 1.50× |" in line
+    assert "| error |" in rows["100", "toy", "2", "LightGBM"]
+    assert "1.50x, NOT met" in text and "1.10x, met" in text
+    assert "xgboost skipped: xgboost is not installed" in text
+    assert "lightgbm 100 rows 2 leaves default thr busy: boom" in text
+
+
+def test_thread_settings():
+    cpus = bench_contention.usable_cpus()
+    assert bench_contention.thread_params("accelboost", "default") == (
+        cpus, {"n_threads": None})
+    assert bench_contention.thread_params("accelboost", 1) == (1, {"n_threads": 1})
+    assert bench_contention.thread_params("xgboost", "default") == (
+        cpus, {"n_jobs": cpus})
+    assert bench_contention.thread_params("sklearn", 2) == (2, {})
+
+
+def test_contention_data_sizes():
+    X, y, name = bench_contention.contention_data(500, seed=1)
+    assert name == "diamonds" and X.shape == (500, 9) and y.shape == (500,)
+    # rows of the table, drawn without replacement
+    assert len({tuple(row) + (t,) for row, t in zip(X, y, strict=True)}) > 490
+    assert bench_contention.default_n_trees(1_000_000) == 100
+    assert bench_contention.default_n_trees(43_000) == 300
+
+
+# -- contention: a tiny real run ---------------------------------------------
+def test_tiny_contention_run(tmp_path, monkeypatch):
+    real = _peers.is_available
+    monkeypatch.setattr(
+        _peers, "is_available",
+        lambda name: (False, "not here") if name == "lightgbm" else real(name),
+    )
+    report = bench_contention.run_benchmark(
+        sizes=[2_000], leaves=[2], threads=["default"], loads=["idle", "busy"],
+        libraries=["accelboost", "lightgbm"], n_trees={2_000: 5}, repeats=2,
+        log=None,
+    )
+    assert report["benchmark"] == "contention"
+    assert report["schema_version"] == bench_contention.SCHEMA_VERSION
+    assert report["skipped"] == {"lightgbm": "not here"}
+    assert report["config"]["libraries"] == ["accelboost"]
+    assert report["estimated_s"] > 0 and report["elapsed_s"] > 0
+    assert report["machine"]["cpu_count"] >= 1 and report["versions"]["numba"]
+    runs = {r["load"]: r for r in report["runs"]}
+    assert set(runs) == {"idle", "busy"}
+    for load, run in runs.items():
+        assert run["status"] == "ok", run.get("reason")
+        assert run["dataset"] == "diamonds" and run["n_features"] == 9
+        assert run["params"]["n_threads"] is None
+        assert run["params"]["max_leaf_nodes"] == 2
+        assert run["n_trees_fitted"] == [5, 5]
+        assert run["compile_s"] > 0
+        for fit_s, per_tree in zip(run["fit_s"], run["fit_per_tree_s"], strict=True):
+            assert per_tree == pytest.approx(fit_s / 5)
+        entry = next(e for e in report["summary"] if e["load"] == load)
+        assert entry["fit_per_tree_s"] == pytest.approx(
+            statistics.median(run["fit_per_tree_s"]))
+    assert runs["idle"]["busy"] is None
+    busy = runs["busy"]["busy"]
+    assert busy["wall_s"] > 0 and not _alive(busy["pid"])
+    (ratio,) = report["ratios"]
+    assert ratio["busy_over_idle"] == pytest.approx(
+        statistics.median(runs["busy"]["fit_per_tree_s"])
+        / statistics.median(runs["idle"]["fit_per_tree_s"]))
+    assert ratio["idle_speedup"] is None  # no one-thread runs
+    path = tmp_path / "contention.json"
+    bench_contention.save_json(report, path)
+    assert json.loads(path.read_text())["runs"][1]["load"] == "busy"
+    assert "| 2,000 | diamonds | 2 | accelboost |" in (
+        bench_contention.format_markdown(report))
+
+
+# -- stages: arithmetic ----------------------------------------------------------
+def test_stage_times_from_timed_lines():
+    clock = bench_stages.LineClock()
+    clock.write("noise\n[1/6] 0.010s, train")
+    clock.write(" score: -1\n")
+    clock.write("[2/6] 0.020s\n[4/6] 0.001s\n[5/6] 0.002s\n")
+    assert clock.lines[:2] == ["noise", "[1/6] 0.010s, train score: -1"]
+    times = [0.0, 10.0, 11.0, 15.0, 16.0]  # one per line
+    wall, printed = bench_stages.stage_times(clock.lines, times, start=9.5)
+    # stage 3 printed no line: stages 3 and 4 share the 4 s between lines
+    np.testing.assert_allclose(wall, [0.5, 1.0, 2.0, 2.0, 1.0])
+    np.testing.assert_allclose(printed, [0.01, 0.02, np.nan, 0.001, 0.002])
+    with pytest.raises(RuntimeError, match="no"):
+        bench_stages.stage_times(["nothing"], [1.0], 0.0)
+
+
+def test_window_stats():
+    per_stage = np.array([1.0, 3.0, 2.0, 9.0, 9.0, 4.0, 6.0, 5.0])
+    stats = bench_stages.window_stats(per_stage, 3)
+    assert stats["first_s"] == 2.0 and stats["last_s"] == 5.0
+    assert stats["ratio"] == 2.5
+    assert stats["tenths_s"] == list(per_stage)  # fewer than 10 stages
+
+
+def test_stages_summary_on_hand_made_runs():
+    def long(first, last, ratio):
+        return {"part": "long", "library": "accelboost", "status": "ok",
+                "n_iter": 100, "wall": {"first_s": first, "last_s": last,
+                                        "ratio": ratio, "tenths_s": [first, last]}}
+
+    def hgb(library, fit_s, loss):
+        return {"part": "hgb", "library": library, "status": "ok", "n_iter": 30,
+                "fit_s": fit_s, "fit_per_stage_s": fit_s / 30, "heldout_loss": loss,
+                "validation_loss": loss, "compile_s": 0.1}
+
+    runs = [long(1.0, 1.1, 1.1), long(2.0, 3.0, 1.5), long(1.0, 1.3, 1.3),
+            hgb("accelboost", 2.0, 0.5), hgb("accelboost", 4.0, 0.5),
+            hgb("accelboost", 9.0, 0.5), hgb("sklearn", 3.0, 0.6),
+            hgb("sklearn", 5.0, 0.6),
+            {"part": "hgb", "library": "sklearn", "status": "error"}]
+    summary, targets = bench_stages.summarize(runs)
+    wall = summary["long"]["wall"]
+    assert (wall["first_s"], wall["last_s"], wall["ratio"]) == (1.0, 1.3, 1.3)
+    assert wall["tenths_s"] == [1.0, 1.3]
+    assert summary["hgb"]["accelboost"]["fit_s"] == 4.0
+    assert summary["hgb"]["sklearn"]["fit_s"] == 4.0  # median of 3 and 5
+    assert summary["hgb"]["sklearn"]["n_runs"] == 2
+    assert summary["hgb_ratio_fit_s"] == 1.0
+    late, versus = targets
+    assert late["value"] == 1.3 and late["met"] is False
+    assert versus["value"] == 1.0 and versus["met"] is True
+
+
+# -- stages: a tiny run (children in this process) ---------------------------
+def test_tiny_stages_run(tmp_path, monkeypatch, capsys):
+    def in_process(target, spec, *, n_threads, timeout=None):
+        module, function = target.split(":")
+        return getattr(importlib.import_module(module), function)(**spec)
+
+    monkeypatch.setattr(bench_stages, "run_child", in_process)
+    path = tmp_path / "stages.json"
+    status = bench_stages.main([
+        "--n-stages", "40", "--window", "10", "--hgb-stages", "15",
+        "--repeats", "1", "--n-threads", "1", "--json", str(path),
+    ])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    report = json.loads(path.read_text())
+    assert report["benchmark"] == "stages"
+    assert report["config"]["n_stages"] == 40 and report["config"]["window"] == 10
+    long = next(r for r in report["runs"] if r["part"] == "long")
+    assert long["n_iter"] == 40 and long["params"]["early_stopping"] is True
+    assert len(long["stage_wall_s"]) == 40
+    # the stages' wall times add up to the fit (binning is in the first)
+    assert sum(long["stage_wall_s"]) <= long["fit_s"]
+    assert sum(long["stage_wall_s"]) > 0.5 * long["fit_s"]
+    assert report["summary"]["long"]["wall"]["ratio"] == pytest.approx(
+        long["wall"]["last_s"] / long["wall"]["first_s"])
+    hgb = {r["library"]: r for r in report["runs"] if r["part"] == "hgb"}
+    assert set(hgb) == {"accelboost", "sklearn"}
+    for run in hgb.values():
+        assert run["n_iter"] == 15 and run["n_train"] == 43_152
+        assert run["n_test"] == 10_788
+        assert run["heldout_loss"] < run["baseline_loss"]
+    assert report["summary"]["hgb_ratio_fit_s"] == pytest.approx(
+        hgb["accelboost"]["fit_s"] / hgb["sklearn"]["fit_s"])
+    assert "## 40 stumps" in out and "| accelboost |" in out
+    assert "target: long fit" in out
+
+
+def test_a_dead_child_is_an_error_not_a_crash(monkeypatch, capsys):
+    from benchmarks import _child
+
+    result = _child.run_child("benchmarks._child:no_such_function", {"a": 1},
+                              n_threads=1, timeout=60)
+    assert result["status"] == "error" and result["a"] == 1
+    assert "no_such_function" in result["stderr_tail"]
+
+    def dead(target, spec, *, n_threads, timeout=None):
+        return {**spec, "status": "error", "reason": "killed"}
+
+    monkeypatch.setattr(bench_stages, "run_child", dead)
+    assert bench_stages.main(["--parts", "long", "--n-stages", "10",
+                              "--repeats", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "- error: long accelboost repeat 1: killed" in captured.out
+    assert "killed" in captured.err
+    def dead_contention(target, spec, *, n_threads, timeout=None):
+        return {**spec, "status": "error", "reason": "killed"}
+
+    monkeypatch.setattr(bench_contention, "run_child", dead_contention)
+    assert bench_contention.main(["--sizes", "2000", "--leaves", "2", "--threads",
+                                  "1", "--loads", "busy", "--libraries",
+                                  "accelboost"]) == 1
+    captured = capsys.readouterr()
+    assert "| 2,000 | diamonds | 2 | accelboost | error |" in captured.out
+    assert "error in diamonds / 2 leaves / accelboost lr=0.1: killed" in captured.err
