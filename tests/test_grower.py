@@ -1,8 +1,10 @@
-"""TreeGrower: leaf values, row sets, constraints, tree validity, determinism."""
+"""TreeGrower: leaf values, row sets, constraints, tree validity, determinism,
+and the same trees as the plain-NumPy reference grower."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from reference_grower import grow_reference
 
 from accelboost._common import NODE_DTYPE
 from accelboost._threads import numba_threads
@@ -324,3 +326,205 @@ def test_inputs_are_not_modified(data):
     grow(data, g, h, TreeParams(max_leaf_nodes=8, min_samples_leaf=5))
     for before, after in zip(copies, (X_binned, g, h, padded), strict=True):
         assert_array_equal(before, after)
+
+
+# -- against the plain-NumPy reference ------------------------------------
+# (values, probabilities): deep trees with small leaves are the more likely,
+# as small nodes are where constraints and ties bite.
+MAX_LEAF_NODES = ([None, 2, 3, 7, 31], [0.35, 0.1, 0.1, 0.15, 0.3])
+MAX_DEPTH = ([None, 1, 2, 4], [0.5, 0.1, 0.15, 0.25])
+MIN_SAMPLES_LEAF = ([1, 5, 20], [0.5, 0.25, 0.25])
+MIN_HESSIAN_TO_SPLIT = ([0.0, 1e-3, 1.0], [0.25, 0.25, 0.5])
+MIN_GAIN_TO_SPLIT = ([0.0, 0.5], [0.7, 0.3])
+L2_REGULARIZATION = ([0.0, 1.0], None)
+
+
+def _draw(rng, choices):
+    values, p = choices
+    return values[rng.choice(len(values), p=p)]
+
+
+def random_problem(seed, make_binned_data):
+    """Random binned data, gradients, hessians and growth constraints.
+
+    Returns ``(args, params, constant, exact)`` where ``args`` are the first
+    six arguments of ``TreeGrower`` and ``constant`` says the hessians are
+    constant (grown with ``hessians_are_constant=True``).
+
+    Gradients are continuous (no exact ties) or multiples of 1/4 (many ties:
+    pure nodes, equal sums on different splits, sides of exactly
+    ``min_hessian_to_split``). The latter come only with hessians that are
+    multiples of 1/4 too: then every sum is exact whatever the summation
+    order (``exact`` is true), the package and the reference compute
+    bit-identical gains and must break ties the same way. Some of these
+    problems are twins: the rows again with negated gradients, told apart by
+    one more feature; the root splits on it and the two subtrees then tie
+    gain for gain, so their growth order rests on the node ids. Some problems
+    repeat feature 0 as the last feature, a tie between features that is
+    exact whatever the arithmetic.
+    """
+    rng = np.random.RandomState(seed)
+    n_samples = int(np.exp(rng.uniform(np.log(50), np.log(2000))))
+    n_features = rng.randint(1, 7)
+    nan_fraction = [0.0, 0.2][rng.randint(2)]
+    max_bins = [3, 8, 64][rng.randint(3)]
+    _, mapper, X_binned, thresholds = make_binned_data(
+        seed, n_samples, n_features, nan_fraction, max_bins
+    )
+    n_bins = mapper.n_bins_non_missing_
+    missing_bin = mapper.missing_bin_
+    if n_features > 1 and rng.rand() < 0.3:
+        X_binned = np.column_stack([X_binned, X_binned[:, 0]])
+        thresholds = np.vstack([thresholds, thresholds[:1]])
+        n_bins = np.append(n_bins, n_bins[0])
+
+    # A step function of every feature (missing values get their own level)
+    # so that trees have real splits, plus noise.
+    signal = np.zeros(n_samples)
+    for f in range(X_binned.shape[1]):
+        column = X_binned[:, f]
+        step = rng.normal() * (column <= rng.randint(n_bins[f]))
+        signal += np.where(column == missing_bin, rng.normal(), step)
+    noisy = signal + rng.normal(size=n_samples)
+    kind = ["continuous", "quarters", "binary"][rng.randint(3)]
+    exact = kind != "continuous"
+    if kind == "continuous":
+        g = noisy
+        hessians = ["constant", "weights", "uniform"][rng.randint(3)]
+    else:
+        if kind == "quarters":
+            g = np.clip(np.round(4 * noisy) / 4, -4, 4)
+        else:  # logistic-like: two values
+            g = np.where(rng.rand(n_samples) < 1 / (1 + np.exp(-signal)), -1.0, 1.0)
+        hessians = ["constant", "weights"][rng.randint(2)]
+    if hessians == "constant":
+        h = np.full(n_samples, [0.25, 0.5, 0.3][rng.randint(3 if not exact else 2)])
+    elif hessians == "weights":  # integer sample weights scaling g and h
+        h = rng.randint(1, 5, size=n_samples) * 0.25
+        g = g * h
+    else:
+        h = rng.uniform(0.05, 2.0, size=n_samples)
+        g = g * h
+    if exact and rng.rand() < 0.3:
+        g = g + 2 * h  # the root split on the twin feature gains the most
+        twin = np.repeat(np.array([0, 1], dtype=X_binned.dtype), n_samples)
+        X_binned = np.column_stack([np.vstack([X_binned, X_binned]), twin])
+        thresholds = np.vstack([thresholds, np.full(thresholds.shape[1], np.inf)])
+        thresholds[-1, 0] = 0.5
+        n_bins = np.append(n_bins, 2)
+        g, h = np.concatenate([g, -g]), np.concatenate([h, h])
+    params = TreeParams(
+        max_leaf_nodes=_draw(rng, MAX_LEAF_NODES),
+        max_depth=_draw(rng, MAX_DEPTH),
+        min_samples_leaf=int(_draw(rng, MIN_SAMPLES_LEAF)),
+        min_hessian_to_split=float(_draw(rng, MIN_HESSIAN_TO_SPLIT)),
+        min_gain_to_split=float(_draw(rng, MIN_GAIN_TO_SPLIT)),
+        l2_regularization=float(_draw(rng, L2_REGULARIZATION)),
+    )
+    X_binned = np.asfortranarray(X_binned)
+    args = (X_binned, g, h, n_bins.astype(np.uint32), missing_bin, thresholds)
+    return args, params, hessians == "constant", exact
+
+
+def assert_same_tree(tree, expected, expected_rows, X_binned, missing_bin, exact):
+    """Compare a grown tree with the reference's nodes and rows of each node.
+
+    Nodes are matched by their rows. With exact sums (``exact``) they must
+    have the same ids and the same fields, floats up to rounding. Otherwise,
+    splits of equal gain in exact arithmetic are decided by rounding, which
+    differs between the package (sibling histograms by subtraction) and the
+    reference; such splits separate the node's rows the same way (two
+    thresholds with only empty bins between them, two features) or the
+    mirror way (left and right swapped). For them only the row partition
+    must agree, and the children's ids may be swapped. A tie between
+    duplicated features is exact in any arithmetic and is always checked.
+
+    Returns the number of rounding-decided splits.
+    """
+    nodes = tree.nodes
+    assert nodes.dtype == NODE_DTYPE
+    assert len(nodes) == len(expected)
+    is_leaf = nodes["is_leaf"].astype(bool)
+    leaves = leaf_rows(tree)
+    assert set(leaves) == set(np.flatnonzero(is_leaf))
+    # Rows of every node, children first (they have larger ids).
+    rows = [None] * len(nodes)
+    for i in reversed(range(len(nodes))):
+        node = nodes[i]
+        if is_leaf[i]:
+            rows[i] = leaves[i].astype(np.int64)
+            continue
+        rows[i] = np.sort(np.concatenate([rows[node["left"]], rows[node["right"]]]))
+        # The node's fields send its left child's rows left.
+        column = X_binned[rows[i], node["feature_idx"]]
+        left = np.where(
+            column == missing_bin,
+            bool(node["missing_go_left"]),
+            column <= node["bin_threshold"],
+        )
+        assert_array_equal(rows[i][left], rows[node["left"]])
+
+    # match[i]: the package's node with the rows of the reference's node i.
+    where = {r.tobytes(): j for j, r in enumerate(rows)}
+    match = np.array([where.get(r.tobytes(), -1) for r in expected_rows])
+    ids = np.arange(len(nodes))
+    sibling = np.where(ids % 2 == 1, ids + 1, ids - 1)
+    sibling[0] = 0
+    if exact:
+        assert_array_equal(match, ids)
+    else:
+        assert np.all((match == ids) | (match == sibling)), match
+    matched = nodes[match]
+    for name in ["is_leaf", "count", "depth"]:
+        assert_array_equal(matched[name], expected[name], err_msg=name)
+    assert_allclose(matched["value"], expected["value"], rtol=1e-9, atol=1e-10)
+    gain_atol = 1e-10 * max(1.0, np.abs(expected["gain"]).max())
+    assert_allclose(matched["gain"], expected["gain"], rtol=1e-9, atol=gain_atol)
+
+    inner = ~expected["is_leaf"].astype(bool)
+    mirrored = inner & (match[expected["left"]] != matched["left"])
+    feature, feature_ref = matched["feature_idx"], expected["feature_idx"]
+    tie = np.zeros(len(nodes), dtype=bool)
+    if not exact:
+        same_column = np.array(
+            [
+                np.array_equal(X_binned[:, a], X_binned[:, b])
+                for a, b in zip(feature, feature_ref, strict=True)
+            ]
+        )
+        other_bin = matched["bin_threshold"] != expected["bin_threshold"]
+        tie = mirrored | (feature == feature_ref) & other_bin | ~same_column
+    assert not np.any(mirrored & ~tie)
+    for name in ["feature_idx", "bin_threshold", "missing_go_left", "num_threshold"]:
+        assert_array_equal(matched[name][~tie], expected[name][~tie], err_msg=name)
+    if exact:
+        for name in ["left", "right"]:
+            assert_array_equal(nodes[name], expected[name], err_msg=name)
+    return int(tie.sum())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_grower_matches_the_reference(seed, make_binned_data):
+    args, params, constant, exact = random_problem(seed, make_binned_data)
+    tree = TreeGrower(*args, params, hessians_are_constant=constant).grow()
+    expected, expected_rows = grow_reference(*args, params)
+    assert_same_tree(tree, expected, expected_rows, args[0], args[4], exact)
+
+
+@pytest.mark.parametrize("seed", range(100, 116))
+def test_grower_matches_the_reference_grown_out(seed, make_binned_data):
+    # No limit on leaves or depth: growth goes on until no leaf can be split,
+    # so many small nodes sit right at min_hessian_to_split (4 rows of
+    # hessian 0.25), have zero gain (pure nodes with two-valued gradients), or
+    # tie with their twins.
+    args, _, constant, exact = random_problem(seed, make_binned_data)
+    params = TreeParams(
+        max_leaf_nodes=None,
+        min_samples_leaf=1,
+        min_hessian_to_split=1.0,
+        min_gain_to_split=0.0,
+        l2_regularization=float(seed % 2),
+    )
+    tree = TreeGrower(*args, params, hessians_are_constant=constant).grow()
+    expected, expected_rows = grow_reference(*args, params)
+    assert_same_tree(tree, expected, expected_rows, args[0], args[4], exact)
