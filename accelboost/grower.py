@@ -27,11 +27,14 @@ from .histogram import (
 )
 from .splitting import find_best_split, leaf_value, partition
 
-#: Work (rows x features for a histogram, rows for a gather or a partition)
-#: below which a kernel runs on the calling thread. Measured on 2 cores: a
-#: 2,000 x 9 histogram takes 8 us serially and as long in parallel, a
-#: 43,000 x 9 one 167 us serially and 100 us in parallel.
-MIN_PARALLEL_WORK = 32_768
+#: Work (rows x features for a histogram, rows x 2 for a gather) below which
+#: a kernel runs on the calling thread. Measured on 2 cores with diamonds'
+#: columns: parallel histograms pay from about 2,000 x 9.
+MIN_PARALLEL_WORK = 8_192
+#: Rows below which a node is partitioned on the calling thread: the serial
+#: partition makes one pass, the parallel one three (count, scatter, copy
+#: back), so two threads only win on very large nodes.
+MIN_PARALLEL_PARTITION = 1 << 18
 
 # Columns of the per-node integer and float bookkeeping arrays.
 _START, _STOP, _DEPTH, _SLOT, _FEATURE, _BIN, _MISSING_LEFT, _LEFT = range(8)
@@ -284,7 +287,7 @@ def _grow_tree(
         n_left = partition(
             sample_indices[start:stop], X_binned[:, ints[node, _FEATURE]],
             ints[node, _BIN], ints[node, _MISSING_LEFT] != 0, missing_bin,
-            n_threads if _pays(stop - start, n_threads) else 1, buffer,
+            n_threads if stop - start >= MIN_PARALLEL_PARTITION else 1, buffer,
         )
         left, right = n_nodes, n_nodes + 1
         n_nodes += 2

@@ -205,7 +205,34 @@ def _count_left(sample_indices, column, bin_threshold, missing_go_left,
 
 @njit(inline="always")
 def _write_chunk(sample_indices, column, bin_threshold, missing_go_left,
-                 missing_bin, lo, hi, left_at, right_at, buffer):
+                 missing_bin, lo, hi, left_at, right_at, left_out, right_out):
+    """Write rows ``lo:hi`` to ``left_out`` / ``right_out`` from the offsets.
+
+    Branch-free: each row is stored on both sides and only the side it goes
+    to advances (the direction is random, so a branch would mispredict). So
+    both outputs need a free slot past their offset: the serial partition's
+    in-place left side never passes the row being read.
+    Returns the offsets after the chunk.
+    """
+    for i in range(lo, hi):
+        s = sample_indices[i]
+        left = np.intp(_goes_left(column[s], bin_threshold, missing_go_left,
+                                  missing_bin))
+        left_out[left_at] = s
+        right_out[right_at] = s
+        left_at += left
+        right_at += 1 - left
+    return left_at, right_at
+
+
+@njit(inline="always")
+def _scatter_chunk(sample_indices, column, bin_threshold, missing_go_left,
+                   missing_bin, lo, hi, left_at, right_at, buffer):
+    """Write rows ``lo:hi`` into ``buffer`` from the chunk's two offsets.
+
+    Each row touches only its own side: chunks of the parallel partition
+    write next to each other.
+    """
     for i in range(lo, hi):
         s = sample_indices[i]
         if _goes_left(column[s], bin_threshold, missing_go_left, missing_bin):
@@ -257,16 +284,14 @@ def partition(
     n = sample_indices.shape[0]
     n_chunks = max(1, min(n_chunks, n))
     if n_chunks == 1:
-        n_left = _count_left(
+        # One pass: left rows move forward in place (never past the read
+        # position), right rows go to the buffer and then after them.
+        n_left, n_right = _write_chunk(
             sample_indices, column, bin_threshold, missing_go_left, missing_bin,
-            0, n,
+            0, n, 0, 0, sample_indices, buffer,
         )
-        _write_chunk(
-            sample_indices, column, bin_threshold, missing_go_left, missing_bin,
-            0, n, 0, n_left, buffer,
-        )
-        for i in range(n):
-            sample_indices[i] = buffer[i]
+        for j in range(n_right):
+            sample_indices[n_left + j] = buffer[j]
         return n_left
     chunk = (n + n_chunks - 1) // n_chunks
     left_counts = np.zeros(n_chunks, dtype=np.int64)
@@ -286,7 +311,7 @@ def partition(
         right_offsets[c] = n_left + n_right
         n_right += min(n, (c + 1) * chunk) - c * chunk - left_counts[c]
     for c in prange(n_chunks):
-        _write_chunk(
+        _scatter_chunk(
             sample_indices, column, bin_threshold, missing_go_left, missing_bin,
             c * chunk, min(n, (c + 1) * chunk), left_offsets[c], right_offsets[c],
             buffer,

@@ -89,6 +89,24 @@ def test_root_histogram_is_the_histogram_of_all_rows(constant, parallel):
     )
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("n_rows", [4095, 4096, 4097, 4099, 9001])
+def test_large_nodes_sum_through_lanes_like_bincount(n_rows, parallel):
+    # From 4,096 rows the kernel sums through interleaved partial histograms;
+    # row counts that are not multiples of the lane count leave a remainder.
+    rng, X, g, h = make_data(7, n_samples=10_000)
+    rows = np.sort(rng.choice(10_000, n_rows, replace=False))
+    for constant in (False, True):
+        hess = np.full_like(h, 0.25) if constant else h
+        hist = histogram(rows, X, g, hess, constant, parallel)
+        expected = reference_histogram(rows, X, g, hess)
+        assert_allclose(hist, expected, rtol=1e-12, atol=1e-10)
+        assert_array_equal(hist[:, :, HIST_COUNT], expected[:, :, 2])
+    root = np.empty_like(hist)
+    build_root_histogram(X[rows], g[rows], h[rows], False, root, parallel)
+    assert_array_equal(root, histogram(rows, X, g, h, False, parallel))
+
+
 def test_empty_node_gives_zero_histogram():
     _, X, g, h = make_data(0)
     for constant in (False, True):
