@@ -14,11 +14,22 @@ from contextlib import contextmanager
 
 import numba
 
+#: Training cells (rows x features) below which a fit runs on one thread. A
+#: 2,000 x 9 fit took 0.54 ms a tree on one thread and 0.62 ms on two, idle.
+MIN_PARALLEL_CELLS = 1 << 17
+
 
 def effective_n_threads(n_threads: int | None) -> int:
     """The number of threads a fit will use (``None``: all Numba threads)."""
     limit = numba.config.NUMBA_NUM_THREADS
     return limit if n_threads is None else max(1, min(int(n_threads), limit))
+
+
+def fit_n_threads(n_threads: int | None, n_samples: int, n_features: int) -> int:
+    """Threads for a fit on ``n_samples x n_features`` (1 if too small to pay)."""
+    if n_samples * n_features < MIN_PARALLEL_CELLS:
+        return 1
+    return effective_n_threads(n_threads)
 
 
 @contextmanager

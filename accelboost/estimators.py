@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import replace
 from numbers import Integral, Real
 
+import numba
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -30,7 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from ._common import X_DTYPE, Y_DTYPE
-from ._threads import effective_n_threads, numba_threads
+from ._threads import effective_n_threads, fit_n_threads, numba_threads
 from .binning import BinMapper
 from .ensemble import TreeEnsemble
 from .grower import TreeGrower, TreeParams
@@ -169,7 +170,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
         validation = self._validation_data(X_val, y_val, sample_weight_val)
         previous_state = dict(self.__dict__) if warm else None
         try:
-            with numba_threads(effective_n_threads(self.n_threads)):
+            with numba_threads(fit_n_threads(self.n_threads, *X.shape)):
                 self._fit(X, y, sample_weight, validation, warm)
         except BaseException:
             # Never leave a half-grown model behind: restore the fitted one.
@@ -443,7 +444,8 @@ class BaseAccelBoost(BaseEstimator, ABC):
         for f, t in enumerate(mapper.bin_thresholds_):
             thresholds[f, : len(t)] = t
         constant_hessian = self._loss.constant_hessian and train.sample_weight is None
-        n_threads = effective_n_threads(self.n_threads)
+        # The fit's thread count (``fit`` set it for this data size).
+        n_threads = numba.get_num_threads()
 
         def grow_tree(gradients, hessians):
             return TreeGrower(

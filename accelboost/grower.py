@@ -209,35 +209,39 @@ def _set_node(ints, floats, node, start, stop, depth, sum_g, sum_h):
 
 
 @njit(inline="always")
-def _pays(work, n_threads):
+def _pays(work, n_threads, min_work):
     """Whether a kernel doing ``work`` elementary steps should go parallel."""
-    return n_threads > 1 and work >= MIN_PARALLEL_WORK
+    return n_threads > 1 and work >= min_work
 
 
 @njit(nogil=True, cache=True)
 def _node_histogram(node, ints, X_binned, gradients, hessians, hessians_are_constant,
-                    sample_indices, ordered_g, ordered_h, hist, n_threads):
+                    sample_indices, ordered_g, ordered_h, hist, n_threads,
+                    min_work):
     """Build ``hist`` for a non-root node (gather its g and h, then sum)."""
     start, stop = ints[node, _START], ints[node, _STOP]
     n = stop - start
     rows = sample_indices[start:stop]
     out_g = ordered_g[:n]
     out_h = ordered_h[: 0 if hessians_are_constant else n]
-    gather(gradients, hessians, rows, out_g, out_h, _pays(2 * n, n_threads))
+    gather(gradients, hessians, rows, out_g, out_h, _pays(2 * n, n_threads, min_work))
     h = hessians[:1] if hessians_are_constant else out_h
     build_histogram(rows, X_binned, out_g, h, hessians_are_constant, hist,
-                    _pays(n * X_binned.shape[1], n_threads))
+                    _pays(n * X_binned.shape[1], n_threads, min_work))
 
 
 @njit(nogil=True, cache=True)
 def _grow_tree(
     X_binned, gradients, hessians, hessians_are_constant, n_bins_non_missing,
     missing_bin, bin_thresholds, max_leaf_nodes, max_depth, min_samples_leaf,
-    min_hessian, min_gain, l2, sum_g, sum_h, n_threads,
+    min_hessian, min_gain, l2, sum_g, sum_h, n_threads, min_parallel_work,
+    min_parallel_partition,
 ):
     """Grow one tree best-first; see ``TreeGrower``.
 
-    ``max_leaf_nodes`` and ``max_depth`` are ``_NO_LIMIT`` when unbounded.
+    ``max_leaf_nodes`` and ``max_depth`` are ``_NO_LIMIT`` when unbounded;
+    ``min_parallel_work`` and ``min_parallel_partition`` say where kernels
+    go parallel (``MIN_PARALLEL_WORK``, ``MIN_PARALLEL_PARTITION``).
     Returns the node array, the row order (every leaf's rows contiguous),
     and the leaves' ids and row slices.
     """
@@ -267,7 +271,7 @@ def _grow_tree(
         ints[0, _SLOT] = slot
         build_root_histogram(
             X_binned, gradients, hessians, hessians_are_constant, pool[slot],
-            _pays(n_samples * n_features, n_threads),
+            _pays(n_samples * n_features, n_threads, min_parallel_work),
         )
         if _find_split(pool[slot], ints, floats, 0, n_bins_non_missing,
                        missing_bin, l2, min_samples_leaf, min_hessian, min_gain):
@@ -287,7 +291,7 @@ def _grow_tree(
         n_left = partition(
             sample_indices[start:stop], X_binned[:, ints[node, _FEATURE]],
             ints[node, _BIN], ints[node, _MISSING_LEFT] != 0, missing_bin,
-            n_threads if stop - start >= MIN_PARALLEL_PARTITION else 1, buffer,
+            n_threads if stop - start >= min_parallel_partition else 1, buffer,
         )
         left, right = n_nodes, n_nodes + 1
         n_nodes += 2
@@ -313,7 +317,7 @@ def _grow_tree(
             ints[small, _SLOT] = slot
             _node_histogram(small, ints, X_binned, gradients, hessians,
                             hessians_are_constant, sample_indices, ordered_g,
-                            ordered_h, pool[slot], n_threads)
+                            ordered_h, pool[slot], n_threads, min_parallel_work)
             slot, pool, free, n_free = _take_slot(pool, free, n_free)
             ints[large, _SLOT] = slot
             subtract_histograms(
@@ -388,6 +392,9 @@ class TreeGrower:
     hessians_are_constant : bool
     n_threads : int
         Threads the parallel kernels may use (1: no parallel region).
+    min_parallel_work, min_parallel_partition : int
+        Where kernels go parallel (tests set 0 to run every kernel in
+        parallel).
     """
 
     def __init__(
@@ -401,6 +408,8 @@ class TreeGrower:
         params,
         hessians_are_constant=False,
         n_threads=1,
+        min_parallel_work=MIN_PARALLEL_WORK,
+        min_parallel_partition=MIN_PARALLEL_PARTITION,
     ):
         self.X_binned = X_binned
         self.gradients = gradients
@@ -411,6 +420,8 @@ class TreeGrower:
         self.params = params
         self.hessians_are_constant = hessians_are_constant
         self.n_threads = n_threads
+        self.min_parallel_work = min_parallel_work
+        self.min_parallel_partition = min_parallel_partition
 
     def grow(self) -> GrownTree:
         """Grow the tree best-first and return it."""
@@ -432,4 +443,6 @@ class TreeGrower:
             float(np.sum(self.gradients)),
             float(np.sum(self.hessians)),
             self.n_threads,
+            self.min_parallel_work,
+            self.min_parallel_partition,
         ))

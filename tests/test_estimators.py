@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from accelboost import AccelBoostClassifier, AccelBoostRegressor
+from accelboost._threads import MIN_PARALLEL_CELLS, fit_n_threads
 
 COMMON = dict(
     learning_rate=0.1,
@@ -109,15 +110,19 @@ def _node_arrays(model):
 
 @pytest.mark.parametrize("n_classes", [None, 3])
 def test_one_and_two_threads_give_the_same_model(n_classes):
+    # Enough cells that the two-thread fit does run on two threads.
+    n_samples = 2 * MIN_PARALLEL_CELLS // 8
     if n_classes is None:
-        X, _, y, _ = _regression()
+        X, _, y, _ = _regression(n_samples)
         X[::7, 2] = np.nan
         make = AccelBoostRegressor
     else:
-        X, _, y, _ = _classification(n_classes)
+        X, _, y, _ = _classification(n_classes, n_samples)
         make = AccelBoostClassifier
-    one = make(n_threads=1, **COMMON).fit(X, y)
-    two = make(n_threads=2, **COMMON).fit(X, y)
+    assert fit_n_threads(2, *X.shape) == 2
+    params = {**COMMON, "max_iter": 15}
+    one = make(n_threads=1, **params).fit(X, y)
+    two = make(n_threads=2, **params).fit(X, y)
     for a, b in zip(_node_arrays(one), _node_arrays(two), strict=True):
         assert_array_equal(a, b)
     assert_array_equal(one.predict(X), two.predict(X))

@@ -24,7 +24,7 @@ def gradients_for(X, seed):
     return g, h
 
 
-def grow(data, g, h, params, constant=False, n_threads=1):
+def grow(data, g, h, params, constant=False, n_threads=1, **thresholds):
     X, mapper, X_binned, padded = data
     grower = TreeGrower(
         X_binned,
@@ -36,6 +36,7 @@ def grow(data, g, h, params, constant=False, n_threads=1):
         params,
         hessians_are_constant=constant,
         n_threads=n_threads,
+        **thresholds,
     )
     return grower.grow()
 
@@ -303,20 +304,26 @@ def test_constant_hessian_path_gives_the_same_tree(data):
     assert_allclose(constant.nodes["gain"], general.nodes["gain"], rtol=1e-10)
 
 
+@pytest.mark.parametrize("constant", [False, True])
 @pytest.mark.parametrize("params", PARAMS[:2])
-def test_thread_count_does_not_change_the_tree(params, make_binned_data):
-    data = make_binned_data(3, n_samples=2000, n_features=6)
+def test_thread_count_does_not_change_the_tree(params, constant, make_binned_data):
+    # 6,000 rows reach the histogram lanes (from 4,096 rows); thresholds of 0
+    # run every gather, histogram and partition as a parallel region.
+    data = make_binned_data(3, n_samples=6000, n_features=6)
     g, h = gradients_for(data[0], 9)
     trees = []
     for n_threads in (1, 2):
         with numba_threads(n_threads):
-            trees.append(grow(data, g, h, params, n_threads=n_threads))
-    one, two = trees
+            trees.append(grow(data, g, h, params, constant, n_threads=n_threads,
+                              min_parallel_work=0, min_parallel_partition=0))
+    trees.append(grow(data, g, h, params, constant))  # default thresholds
+    one = trees[0]
     assert len(one.nodes) > 3
-    assert_array_equal(one.nodes, two.nodes)
-    assert_array_equal(one.sample_indices, two.sample_indices)
-    assert_array_equal(one.leaf_nodes, two.leaf_nodes)
-    assert_array_equal(one.leaf_starts, two.leaf_starts)
+    for other in trees[1:]:
+        assert_array_equal(one.nodes, other.nodes)
+        assert_array_equal(one.sample_indices, other.sample_indices)
+        assert_array_equal(one.leaf_nodes, other.leaf_nodes)
+        assert_array_equal(one.leaf_starts, other.leaf_starts)
 
 
 def test_inputs_are_not_modified(data):

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from accelboost import AccelBoostRegressor
-from accelboost._threads import effective_n_threads, numba_threads
+from accelboost._threads import (
+    MIN_PARALLEL_CELLS,
+    effective_n_threads,
+    fit_n_threads,
+    numba_threads,
+)
 
 
 @pytest.mark.skipif(
@@ -36,3 +41,13 @@ def test_numba_threads_restores_the_count_even_on_error():
         assert numba.get_num_threads() == 1
         raise RuntimeError
     assert numba.get_num_threads() == before
+
+
+def test_small_fits_run_on_one_thread():
+    limit = numba.config.NUMBA_NUM_THREADS
+    rows = MIN_PARALLEL_CELLS // 8
+    assert fit_n_threads(None, rows - 1, 8) == 1
+    assert fit_n_threads(None, rows, 8) == limit
+    assert fit_n_threads(1, rows, 8) == 1
+    # Wide data pays for parallel histograms even with few rows.
+    assert fit_n_threads(None, 100, MIN_PARALLEL_CELLS // 100 + 1) == limit
