@@ -16,20 +16,29 @@ learning rate 0.1).
   subsampled to the size without replacement; larger sizes use
   :func:`benchmarks.bench_engine.make_synthetic` (28 features).
 * **Threads.** ``1`` or any count sets the library's thread parameter and
-  caps the child's OpenMP/BLAS pools at it; ``default`` is the library's
-  all-cores setting: accelboost's ``n_threads=None``, and for the peers the
-  number of CPUs the process may use (``n_jobs``), with no pool cap.
+  caps the process's OpenMP/BLAS pools at it (``threadpoolctl``, entered
+  around that setting's fits only); ``default`` is the library's all-cores
+  setting: accelboost's ``n_threads=None``, and for the peers the number of
+  CPUs the process may use (``n_jobs``), with no pool cap. Every setting is
+  a per-estimator parameter, so one process can switch between them.
 * **Load.** ``idle``: nothing else of ours runs. ``busy``: a separate
   process runs a pure Python ``while True: pass`` pinned to one core
   (``--busy-core``, default 1; see :mod:`benchmarks._busy`), started before
   the configuration's process and killed after it. The measured process is
   not pinned. The loop's CPU share is recorded, to show it did spin.
-* **One fresh process per configuration** (library x rows x leaves x
-  threads x load): it loads the data, fits once on 1,000 rows and 3 trees
-  (the warm-up: Numba's cache load, or compilation if the cache is cold,
-  reported as ``compile_s`` and not counted), then fits ``--repeats`` times
-  with ``--n-trees`` trees, timing each ``fit`` (binning included). Fit
-  seconds per tree is the fit time over the trees fitted.
+* **One fresh process per configuration** (library x rows x leaves x load),
+  **its thread settings interleaved**: it loads the data, fits once on 1,000
+  rows and 3 trees with each thread setting (the warm-up: Numba's cache
+  load, or compilation if the cache is cold, reported as ``compile_s`` and
+  not counted), then runs ``--repeats`` rounds of one fit per thread setting
+  (1, default, 1, default, ...) with ``--n-trees`` trees, timing each
+  ``fit`` (binning included). Fit seconds per tree is the fit time over the
+  trees fitted. On a shared machine the speed of a core drifts by tens of
+  percent from one minute (or process) to the next; interleaving exposes
+  the settings of a ratio to the same drift. Each (configuration, thread
+  setting) is still one run in the JSON, with the process's ``pid``, the
+  settings it was ``interleaved_with`` (their order in a round) and the
+  ``sequence`` number of each of its timed fits in the process.
 
 Report
 ------
@@ -43,14 +52,15 @@ the machine and the library versions.
 
 How to run
 ----------
-From the repository root, on an otherwise idle machine (the full grid,
-2 x 3 x 2 x 2 x 2 x 3 configurations, takes an estimate of 20 minutes on
-2 cores, printed before it starts)::
+From the repository root, on an otherwise idle machine (the full grid, 3
+libraries x 3 sizes x 2 leaves x 2 loads = 36 processes, each timing 3
+rounds of 2 thread settings, takes an estimate of 18 minutes on 2 cores,
+printed before it starts)::
 
     python -m benchmarks contention --json contention.json
 
 A quick check (2,000 and 43,000 rows, 20 trees, one repeat; about
-3 minutes, nearly all of it starting 48 processes)::
+2 minutes, nearly all of it starting 24 processes)::
 
     python -m benchmarks contention --quick
 """
@@ -103,7 +113,7 @@ LIBRARIES = ("accelboost", "lightgbm", "xgboost")
 #: Libraries this benchmark can run, and the benchmark method of each.
 METHOD = {"accelboost": "zero", "lightgbm": "lightgbm", "xgboost": "xgboost",
           "sklearn": "sklearn"}
-#: Trees per fit by size: sized for about 20 minutes for the full grid.
+#: Trees per fit by size: sized for about 18 minutes for the full grid.
 N_TREES = {2_000: 300, 43_000: 300, 1_000_000: 100}
 REPEATS = 3
 LEARNING_RATE = 0.1
@@ -208,15 +218,16 @@ def measure(
     library: str,
     n_samples: int,
     leaves: int,
-    threads: int | str,
+    threads: Sequence[int | str],
     n_trees: int,
     repeats: int = REPEATS,
     load: str = "idle",
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Warm up, then time ``repeats`` fits of one configuration, here.
+    """Warm up, then time ``repeats`` rounds of one fit per thread setting.
 
-    Meant to run in a fresh process (:func:`benchmarks._child.run_child`).
+    Meant to run in a fresh process (:func:`benchmarks._child.run_child`):
+    the thread settings of one configuration, interleaved in one process.
 
     Parameters
     ----------
@@ -226,12 +237,13 @@ def measure(
         Training rows.
     leaves : int
         Leaves per tree at most.
-    threads : int or "default"
-        Thread setting (see :func:`thread_params`).
+    threads : sequence of int or "default"
+        Thread settings (see :func:`thread_params`), in their order in a
+        round.
     n_trees : int
         Trees per fit.
     repeats : int, default=3
-        Timed fits.
+        Rounds: timed fits per thread setting.
     load : {"idle", "busy"}, default="idle"
         Recorded only: the parent runs the busy loop.
     seed : int, default=0
@@ -239,69 +251,94 @@ def measure(
 
     Returns
     -------
-    run : dict
-        The configuration, ``status`` ("ok" or "error", with ``reason``),
-        and for "ok": per-repeat lists ``fit_s``, ``fit_per_tree_s``,
-        ``n_trees_fitted``, ``fit_cpu_s``, ``others_cpu_share``; and
-        ``compile_s``, ``data_s``, ``n_features``, ``dataset``,
-        ``n_threads_used``, ``params``, ``library_version`` and, for
-        accelboost, ``numba``.
+    result : dict
+        ``runs``: one run per thread setting, with the configuration,
+        ``threads`` (the setting), ``interleaved_with`` (all the settings, in
+        their order in a round), ``pid`` (this process), ``status`` ("ok" or
+        "error", with ``reason``; one error fails every setting), and for
+        "ok": per-repeat lists ``fit_s``, ``fit_per_tree_s``,
+        ``n_trees_fitted``, ``fit_cpu_s``, ``others_cpu_share`` and
+        ``sequence`` (the fit's index among the process's timed fits); and
+        ``compile_s`` (this setting's warm-up), ``data_s``, ``n_features``,
+        ``dataset``, ``n_threads_used``, ``params``, ``library_version`` and,
+        for accelboost, ``numba``.
     """
-    run: dict[str, Any] = {
+    settings = list(threads)
+    base: dict[str, Any] = {
         "library": library, "method": library, "n_samples": n_samples,
-        "leaves": leaves, "threads": threads, "load": load, "n_trees": n_trees,
-        "repeats": repeats, "seed": seed, "learning_rate": LEARNING_RATE,
+        "leaves": leaves, "load": load, "n_trees": n_trees, "repeats": repeats,
+        "seed": seed, "learning_rate": LEARNING_RATE,
         "dataset": "diamonds" if n_samples <= DIAMONDS_ROWS else
-        "synthetic_regression",
+        "synthetic_regression", "interleaved_with": settings, "pid": os.getpid(),
     }
     try:
-        run.update(_timed_fits(library, n_samples, leaves, threads, n_trees,
-                               repeats, seed))
+        outs = _timed_fits(library, n_samples, leaves, settings, n_trees,
+                           repeats, seed)
     except Exception as exc:  # reported, the other configurations go on
-        run.update(status="error", reason=f"{type(exc).__name__}: {exc}",
-                   traceback=traceback.format_exc())
-        return run
-    run["status"] = "ok"
-    return run
+        error = {"status": "error", "reason": f"{type(exc).__name__}: {exc}",
+                 "traceback": traceback.format_exc()}
+        return {"runs": [{**base, "threads": t, **error} for t in settings]}
+    return {"runs": [{**base, "threads": t, **out, "status": "ok"}
+                     for t, out in zip(settings, outs, strict=True)]}
 
 
-def _timed_fits(library, n_samples, leaves, threads, n_trees, repeats, seed):
+def _pool_limit(threads, n_threads):
+    """The OpenMP/BLAS cap of a thread setting, set on entering ``with``."""
+    if threads == "default":
+        return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits
 
-    out: dict[str, Any] = {}
-    tic = time.perf_counter()
-    X, y, out["dataset"] = contention_data(n_samples, seed)
-    out["data_s"] = time.perf_counter() - tic
-    out["n_features"] = int(X.shape[1])
-    n_threads, thread_kw = thread_params(library, threads)
-    params = estimator_params(METHOD[library], "regression", LEARNING_RATE, leaves,
-                              n_trees, n_threads, seed)
-    params.update(thread_kw)
-    out["params"], out["n_threads_used"] = params, n_threads
-    estimator = _peers.LIBRARIES[library].factory("regression")
-    out["library_version"] = _peers.library_version(library)
-    limit = (contextlib.nullcontext() if threads == "default"
-             else threadpool_limits(limits=n_threads))
-    with limit:
-        warm = {**params, **_n_trees_param(library, WARMUP_ITER)}
-        tic = time.perf_counter()
-        estimator(**warm).fit(X[:WARMUP_SAMPLES], y[:WARMUP_SAMPLES])
-        out["compile_s"] = time.perf_counter() - tic
-        compiled = _numba_counts()
-        fits = [_one_fit(estimator, params, library, X, y) for _ in range(repeats)]
-    for key in fits[0]:
-        out[key] = [fit[key] for fit in fits]
-    if library == "accelboost":
-        import numba
+    return threadpool_limits(limits=n_threads)  # applied when constructed
 
-        out["numba"] = {
-            "warmup_cache_hits": compiled["cache_hits"],
-            "warmup_cache_misses": compiled["cache_misses"],
-            "signatures_compiled_in_fit": _numba_counts()["signatures"]
-            - compiled["signatures"],
-            "num_threads": numba.config.NUMBA_NUM_THREADS,
-        }
-    return out
+
+def _timed_fits(library, n_samples, leaves, settings, n_trees, repeats, seed):
+    tic = time.perf_counter()
+    X, y, dataset = contention_data(n_samples, seed)
+    shared = {"dataset": dataset, "data_s": time.perf_counter() - tic,
+              "n_features": int(X.shape[1])}
+    estimator = _peers.LIBRARIES[library].factory("regression")
+    shared["library_version"] = _peers.library_version(library)
+    outs = []
+    for threads in settings:  # warm-up: each setting's first fit
+        n_threads, thread_kw = thread_params(library, threads)
+        params = estimator_params(METHOD[library], "regression", LEARNING_RATE,
+                                  leaves, n_trees, n_threads, seed)
+        params.update(thread_kw)
+        warm = {**params, **_n_trees_param(library, WARMUP_ITER)}
+        before = _numba_counts()
+        with _pool_limit(threads, n_threads):
+            tic = time.perf_counter()
+            estimator(**warm).fit(X[:WARMUP_SAMPLES], y[:WARMUP_SAMPLES])
+            compile_s = time.perf_counter() - tic
+        after = _numba_counts()
+        outs.append({**shared, "params": params, "n_threads_used": n_threads,
+                     "compile_s": compile_s, "fits": [], "sequence": [],
+                     "numba": {"warmup_cache_hits": after["cache_hits"]
+                               - before["cache_hits"],
+                               "warmup_cache_misses": after["cache_misses"]
+                               - before["cache_misses"],
+                               "signatures_compiled_in_fit": 0}})
+    sequence = 0
+    for _ in range(repeats):  # rounds: one fit per setting, in turn
+        for threads, out in zip(settings, outs, strict=True):
+            before = _numba_counts()["signatures"]
+            with _pool_limit(threads, out["n_threads_used"]):
+                out["fits"].append(_one_fit(estimator, out["params"], library, X, y))
+            out["numba"]["signatures_compiled_in_fit"] += (
+                _numba_counts()["signatures"] - before)
+            out["sequence"].append(sequence)
+            sequence += 1
+    for out in outs:
+        fits = out.pop("fits")
+        for key in fits[0]:
+            out[key] = [fit[key] for fit in fits]
+        if library == "accelboost":
+            import numba
+
+            out["numba"]["num_threads"] = numba.config.NUMBA_NUM_THREADS
+        else:
+            del out["numba"]
+    return outs
 
 
 def _one_fit(estimator, params, library, X, y):
@@ -344,8 +381,9 @@ def estimate_seconds(
 ) -> float:
     """A rough estimate of a run's wall time (cost model ``_COST``).
 
-    A busy core leaves the fit one core fewer; everything else is scaled
-    from accelboost's figures on the README's machine.
+    One process per (library, size, leaves, load) runs every thread
+    setting. A busy core leaves the fit one core fewer; everything else is
+    scaled from accelboost's figures on the README's machine.
 
     Parameters
     ----------
@@ -372,14 +410,13 @@ def estimate_seconds(
             share = 1.0 if n_leaves > 2 else _COST["stump_share"]
             per_tree = _COST["per_tree"].get(n_leaves, _COST["per_tree"][31])
             work = _COST["row_feature"] * size * features * share
-            for t in threads:
-                count = cpus if t == "default" else int(t)
-                for load in loads:
-                    usable = max(1, cpus - 1) if load == "busy" else cpus
-                    speed = max(1, min(count, usable))
-                    fit = (n_trees[size] * (per_tree + work / speed)
-                           + _COST["binning_row"] * size)
-                    total += len(libraries) * (setup + repeats * fit)
+            for load in loads:  # one process, every thread setting
+                usable = max(1, cpus - 1) if load == "busy" else cpus
+                fits = sum(
+                    n_trees[size] * (per_tree + work / max(1, min(
+                        cpus if t == "default" else int(t), usable)))
+                    + _COST["binning_row"] * size for t in threads)
+                total += len(libraries) * (setup + repeats * fits)
     return total
 
 
@@ -415,7 +452,7 @@ def run_benchmark(
     n_trees : dict or None, default=None
         Trees per fit by size (missing sizes: :func:`default_n_trees`).
     repeats : int, default=3
-        Timed fits per configuration.
+        Rounds of timed fits (one per thread setting) per configuration.
     seed : int, default=0
         Data and estimator seed.
     busy_core_id : int, default=1
@@ -452,8 +489,10 @@ def run_benchmark(
     }
     estimate = estimate_seconds(sizes, leaves, threads, loads, runnable, trees,
                                 repeats)
-    total = len(sizes) * len(leaves) * len(runnable) * len(threads) * len(loads)
-    _say(log, f"contention: {total} configurations x {repeats} fit(s); estimated "
+    processes = len(sizes) * len(leaves) * len(runnable) * len(loads)
+    total = processes * len(threads)
+    _say(log, f"contention: {processes} processes x {repeats} round(s) of "
+         f"{len(threads)} interleaved thread setting(s); estimated "
          f"{estimate / 60:.1f} min (rough, 2-core reference machine)")
     for library, reason in skipped.items():
         _say(log, f"{library}: {reason}; skipped")
@@ -462,14 +501,14 @@ def run_benchmark(
     for size in sizes:
         for n_leaves in leaves:
             for library in runnable:
-                for t in threads:
-                    for load in loads:
-                        spec = {"library": library, "n_samples": size,
-                                "leaves": n_leaves, "threads": t, "load": load,
-                                "n_trees": trees[size], "repeats": repeats,
-                                "seed": seed}
-                        runs.append(_run_config(spec, core, timeout))
-                        _say(log, f"[{len(runs)}/{total}] " + _progress(runs[-1]))
+                for load in loads:
+                    spec = {"library": library, "n_samples": size,
+                            "leaves": n_leaves, "threads": list(threads),
+                            "load": load, "n_trees": trees[size],
+                            "repeats": repeats, "seed": seed}
+                    for run in _run_config(spec, core, timeout):
+                        runs.append(run)
+                        _say(log, f"[{len(runs)}/{total}] " + _progress(run))
     summary = summarize(runs)
     ratios, targets = compare(summary)
     return {
@@ -482,19 +521,19 @@ def run_benchmark(
 
 
 def _run_config(spec, core, timeout):
-    threads = spec["threads"]
-    cap = None if threads == "default" else int(threads)
+    """One child for all of ``spec["threads"]``; a run per thread setting."""
     target = "benchmarks.bench_contention:measure"
-    # What exit_status prints, should the child die before reporting.
+    # What exit_status prints, should the child die before reporting. No
+    # environment cap on the pools: the child caps them per fit.
     known = {"method": spec["library"], "learning_rate": LEARNING_RATE,
              "dataset": "diamonds" if spec["n_samples"] <= DIAMONDS_ROWS
-             else "synthetic_regression"}
-    if spec["load"] != "busy":
-        return {**known, **run_child(target, spec, n_threads=cap, timeout=timeout),
-                "busy": None}
-    with busy_core(core) as busy:
-        result = run_child(target, spec, n_threads=cap, timeout=timeout)
-        return {**known, **result, "busy": busy.summary()}
+             else "synthetic_regression", "interleaved_with": spec["threads"]}
+    loaded = busy_core(core) if spec["load"] == "busy" else contextlib.nullcontext()
+    with loaded as busy:
+        result = run_child(target, spec, n_threads=None, timeout=timeout)
+        summary = None if busy is None else busy.summary()
+    runs = result.get("runs") or [{**result, "threads": t} for t in spec["threads"]]
+    return [{**known, **run, "busy": summary} for run in runs]
 
 
 def _say(log, text):
@@ -523,7 +562,8 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     Parameters
     ----------
     runs : sequence of dict
-        Results of :func:`measure` (with ``busy`` added by the parent).
+        The ``runs`` of :func:`measure`, one per configuration and thread
+        setting (with ``busy`` added by the parent).
 
     Returns
     -------
@@ -644,8 +684,9 @@ def format_markdown(report: dict[str, Any]) -> str:
         f"Command: `{report.get('command') or 'python -m benchmarks contention'}`",
         "",
         f"- {trees}; learning rate {config['learning_rate']:g}; median of "
-        f"{config['repeats']} fit(s) per configuration, each configuration in a "
-        "fresh process after a warm-up fit.",
+        f"{config['repeats']} fit(s) per configuration; the thread settings of a "
+        "configuration and load share one fresh process, their fits interleaved "
+        "(1, default, 1, ...) after a warm-up fit with each.",
         f"- busy: a Python `while True: pass` process pinned to core "
         f"{config['busy_core']}; default thr: accelboost `n_threads=None`, "
         "peers all CPUs.",
@@ -721,8 +762,9 @@ def _notes(report):
             compile_by_library.setdefault(entry["library"], []).append(
                 entry["compile_s"])
     if compile_by_library:
-        notes.append("- warm-up fit (first call; Numba cache load for accelboost), "
-                     "median s: " + ", ".join(
+        notes.append("- warm-up fit per thread setting (the process's first "
+                     "includes Numba's cache load for accelboost), median s: "
+                     + ", ".join(
                          f"{lib} {statistics.median(v):.2f}"
                          for lib, v in compile_by_library.items()))
     for entry in report["summary"]:
@@ -813,7 +855,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: 300 at 2000 and 43000 rows, 100 at 1000000; "
                         "other sizes 300, or 100 from 500000 rows)")
     parser.add_argument("--repeats", type=_positive_int, default=None,
-                        help=f"timed fits per configuration (default: {REPEATS})")
+                        help="rounds of timed fits, one per thread setting, per "
+                        f"configuration (default: {REPEATS})")
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
     parser.add_argument("--busy-core", type=int, default=BUSY_CORE,
                         help="core the busy loop is pinned to (default: "

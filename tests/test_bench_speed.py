@@ -183,7 +183,7 @@ def test_tiny_contention_run(tmp_path, monkeypatch):
         lambda name: (False, "not here") if name == "lightgbm" else real(name),
     )
     report = bench_contention.run_benchmark(
-        sizes=[2_000], leaves=[2], threads=["default"], loads=["idle", "busy"],
+        sizes=[2_000], leaves=[2], threads=[1, "default"], loads=["idle", "busy"],
         libraries=["accelboost", "lightgbm"], n_trees={2_000: 5}, repeats=2,
         log=None,
     )
@@ -193,31 +193,52 @@ def test_tiny_contention_run(tmp_path, monkeypatch):
     assert report["config"]["libraries"] == ["accelboost"]
     assert report["estimated_s"] > 0 and report["elapsed_s"] > 0
     assert report["machine"]["cpu_count"] >= 1 and report["versions"]["numba"]
-    runs = {r["load"]: r for r in report["runs"]}
-    assert set(runs) == {"idle", "busy"}
-    for load, run in runs.items():
+    runs = {(str(r["threads"]), r["load"]): r for r in report["runs"]}
+    assert set(runs) == {(t, load) for t in ("1", "default")
+                         for load in ("idle", "busy")}
+    summary = {(str(e["threads"]), e["load"]): e for e in report["summary"]}
+    for (threads, load), run in runs.items():
         assert run["status"] == "ok", run.get("reason")
         assert run["dataset"] == "diamonds" and run["n_features"] == 9
-        assert run["params"]["n_threads"] is None
+        assert run["params"]["n_threads"] == (None if threads == "default" else 1)
         assert run["params"]["max_leaf_nodes"] == 2
         assert run["n_trees_fitted"] == [5, 5]
         assert run["compile_s"] > 0
         for fit_s, per_tree in zip(run["fit_s"], run["fit_per_tree_s"], strict=True):
             assert per_tree == pytest.approx(fit_s / 5)
-        entry = next(e for e in report["summary"] if e["load"] == load)
-        assert entry["fit_per_tree_s"] == pytest.approx(
+        assert summary[threads, load]["fit_per_tree_s"] == pytest.approx(
             statistics.median(run["fit_per_tree_s"]))
-    assert runs["idle"]["busy"] is None
-    busy = runs["busy"]["busy"]
+    for load in ("idle", "busy"):
+        one, default = runs["1", load], runs["default", load]
+        # both thread settings in one process, their fits alternating
+        assert one["pid"] == default["pid"] != os.getpid()
+        assert one["interleaved_with"] == default["interleaved_with"] == [
+            1, "default"]
+        assert one["sequence"] == [0, 2] and default["sequence"] == [1, 3]
+        assert one["busy"] == default["busy"]
+    assert runs["1", "idle"]["pid"] != runs["1", "busy"]["pid"]
+    assert runs["1", "idle"]["busy"] is None
+    busy = runs["1", "busy"]["busy"]
     assert busy["wall_s"] > 0 and not _alive(busy["pid"])
+
+    def median(threads, load):
+        return statistics.median(runs[threads, load]["fit_per_tree_s"])
+
     (ratio,) = report["ratios"]
+    assert ratio["threads"] == "default"
+    assert ratio["busy_over_1thread"] == pytest.approx(
+        median("default", "busy") / median("1", "busy"))
+    assert ratio["idle_speedup"] == pytest.approx(
+        median("1", "idle") / median("default", "idle"))
     assert ratio["busy_over_idle"] == pytest.approx(
-        statistics.median(runs["busy"]["fit_per_tree_s"])
-        / statistics.median(runs["idle"]["fit_per_tree_s"]))
-    assert ratio["idle_speedup"] is None  # no one-thread runs
+        median("default", "busy") / median("default", "idle"))
+    (target,) = report["targets"]
+    assert target["ratio"] == ratio["busy_over_1thread"]
     path = tmp_path / "contention.json"
     bench_contention.save_json(report, path)
-    assert json.loads(path.read_text())["runs"][1]["load"] == "busy"
+    saved = json.loads(path.read_text())["runs"]
+    assert [(r["threads"], r["load"]) for r in saved] == [
+        (1, "idle"), ("default", "idle"), (1, "busy"), ("default", "busy")]
     assert "| 2,000 | diamonds | 2 | accelboost |" in (
         bench_contention.format_markdown(report))
 
@@ -329,13 +350,20 @@ def test_a_dead_child_is_an_error_not_a_crash(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "- error: long accelboost repeat 1: killed" in captured.out
     assert "killed" in captured.err
+    calls = []
+
     def dead_contention(target, spec, *, n_threads, timeout=None):
+        calls.append((spec, n_threads))
         return {**spec, "status": "error", "reason": "killed"}
 
     monkeypatch.setattr(bench_contention, "run_child", dead_contention)
     assert bench_contention.main(["--sizes", "2000", "--leaves", "2", "--threads",
-                                  "1", "--loads", "busy", "--libraries",
+                                  "1,default", "--loads", "busy", "--libraries",
                                   "accelboost"]) == 1
+    # one process for both thread settings, its pools capped per fit inside
+    ((spec, cap),) = calls
+    assert spec["threads"] == [1, "default"] and cap is None
     captured = capsys.readouterr()
-    assert "| 2,000 | diamonds | 2 | accelboost | error |" in captured.out
-    assert "error in diamonds / 2 leaves / accelboost lr=0.1: killed" in captured.err
+    assert "| 2,000 | diamonds | 2 | accelboost | error | error |" in captured.out
+    assert captured.err.count(
+        "error in diamonds / 2 leaves / accelboost lr=0.1: killed") == 2
