@@ -3,11 +3,15 @@
 accelboost depends on Numba's TBB threading layer (the ``tbb`` package),
 which Numba picks first when it is installed. Its workers take work from a
 shared pool and sleep when there is none, so when another process holds a
-core the thread that found work finishes the region alone. Numba's OpenMP
-layer gives every thread a fixed share and spins between regions: with one
-core busy, fits took 15 to 270 times longer than on one thread. Kernels on
-small nodes do not open a parallel region at all (``grower.MIN_PARALLEL_WORK``).
-Nothing here changes an environment variable that other libraries read.
+core the thread that has one finishes the region. Numba's OpenMP layer
+gives every thread a fixed share and spins between regions: with one core
+busy, fits took up to 270 times longer than on one thread. Nothing here
+changes an environment variable that other libraries read.
+
+A parallel region also costs a wake-up, and on a busy machine possibly a
+wait for a descheduled thread, so work too small to pay for it stays on the
+calling thread: small fits run on one thread (``fit_n_threads``), and the
+grower decides per node (``grower.MIN_PARALLEL_WORK``).
 """
 
 from contextlib import contextmanager

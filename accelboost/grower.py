@@ -31,10 +31,6 @@ from .splitting import find_best_split, leaf_value, partition
 #: a kernel runs on the calling thread. Measured on 2 cores with diamonds'
 #: columns: parallel histograms pay from about 2,000 x 9.
 MIN_PARALLEL_WORK = 8_192
-#: Rows below which a node is partitioned on the calling thread: the serial
-#: partition makes one pass, the parallel one three (count, scatter, copy
-#: back), so two threads only win on very large nodes.
-MIN_PARALLEL_PARTITION = 1 << 18
 
 # Columns of the per-node integer and float bookkeeping arrays.
 _START, _STOP, _DEPTH, _SLOT, _FEATURE, _BIN, _MISSING_LEFT, _LEFT = range(8)
@@ -96,12 +92,12 @@ class GrownTree:
 
 
 # -- heap of splittable leaves: highest gain first, ties to the lower id ----
-@njit(inline="always")
+@njit(nogil=True, cache=True)
 def _before(gains, ids, a, b):
     return gains[a] > gains[b] or (gains[a] == gains[b] and ids[a] < ids[b])
 
 
-@njit(inline="always")
+@njit(nogil=True, cache=True)
 def _swap(gains, ids, a, b):
     gains[a], gains[b] = gains[b], gains[a]
     ids[a], ids[b] = ids[b], ids[a]
@@ -148,7 +144,11 @@ def _grown(array, needed):
         return array
     shape = (max(needed, 2 * array.shape[0]),) + array.shape[1:]
     bigger = np.empty(shape, dtype=array.dtype)
-    bigger[: array.shape[0]] = array
+    # A flat loop: slice assignment's broadcasting took seconds to compile.
+    old = array.reshape(array.size)
+    new = bigger.reshape(bigger.size)
+    for i in range(old.shape[0]):
+        new[i] = old[i]
     return bigger
 
 
@@ -187,7 +187,7 @@ def _find_split(hist, ints, floats, node, n_bins_non_missing, missing_bin, l2,
     return True
 
 
-@njit(inline="always")
+@njit(nogil=True, cache=True)
 def _can_split(ints, floats, node, max_depth, min_samples_leaf, min_hessian):
     if max_depth != _NO_LIMIT and ints[node, _DEPTH] >= max_depth:
         return False
@@ -197,7 +197,7 @@ def _can_split(ints, floats, node, max_depth, min_samples_leaf, min_hessian):
     )
 
 
-@njit(inline="always")
+@njit(nogil=True, cache=True)
 def _set_node(ints, floats, node, start, stop, depth, sum_g, sum_h):
     ints[node, _START] = start
     ints[node, _STOP] = stop
@@ -208,16 +208,16 @@ def _set_node(ints, floats, node, start, stop, depth, sum_g, sum_h):
     floats[node, _COUNT] = stop - start
 
 
-@njit(inline="always")
+@njit(nogil=True, cache=True)
 def _pays(work, n_threads, min_work):
     """Whether a kernel doing ``work`` elementary steps should go parallel."""
     return n_threads > 1 and work >= min_work
 
 
 @njit(nogil=True, cache=True)
-def _node_histogram(node, ints, X_binned, gradients, hessians, hessians_are_constant,
-                    sample_indices, ordered_g, ordered_h, hist, n_threads,
-                    min_work):
+def _node_histogram(node, ints, X_binned, n_bins_non_missing, gradients, hessians,
+                    hessians_are_constant, sample_indices, ordered_g, ordered_h,
+                    hist, n_threads, min_work):
     """Build ``hist`` for a non-root node (gather its g and h, then sum)."""
     start, stop = ints[node, _START], ints[node, _STOP]
     n = stop - start
@@ -226,7 +226,8 @@ def _node_histogram(node, ints, X_binned, gradients, hessians, hessians_are_cons
     out_h = ordered_h[: 0 if hessians_are_constant else n]
     gather(gradients, hessians, rows, out_g, out_h, _pays(2 * n, n_threads, min_work))
     h = hessians[:1] if hessians_are_constant else out_h
-    build_histogram(rows, X_binned, out_g, h, hessians_are_constant, hist,
+    build_histogram(rows, X_binned, n_bins_non_missing, out_g, h,
+                    hessians_are_constant, hist,
                     _pays(n * X_binned.shape[1], n_threads, min_work))
 
 
@@ -235,13 +236,12 @@ def _grow_tree(
     X_binned, gradients, hessians, hessians_are_constant, n_bins_non_missing,
     missing_bin, bin_thresholds, max_leaf_nodes, max_depth, min_samples_leaf,
     min_hessian, min_gain, l2, sum_g, sum_h, n_threads, min_parallel_work,
-    min_parallel_partition,
 ):
     """Grow one tree best-first; see ``TreeGrower``.
 
     ``max_leaf_nodes`` and ``max_depth`` are ``_NO_LIMIT`` when unbounded;
-    ``min_parallel_work`` and ``min_parallel_partition`` say where kernels
-    go parallel (``MIN_PARALLEL_WORK``, ``MIN_PARALLEL_PARTITION``).
+    ``min_parallel_work`` says where kernels go parallel
+    (``MIN_PARALLEL_WORK``).
     Returns the node array, the row order (every leaf's rows contiguous),
     and the leaves' ids and row slices.
     """
@@ -259,7 +259,10 @@ def _grow_tree(
     heap_gains = np.empty(capacity, dtype=np.float64)
     heap_ids = np.empty(capacity, dtype=np.int64)
     n_slots = 8 if max_leaf_nodes == _NO_LIMIT else max_leaf_nodes + 2
-    pool = np.empty((n_slots, n_features, n_bins, N_HIST_CHANNELS), dtype=G_H_DTYPE)
+    # One flat row per slot (a 2-D pool grows like the node arrays; a 4-D one
+    # took seconds more to compile); _slot views a row as a histogram.
+    pool = np.empty((n_slots, n_features * n_bins * N_HIST_CHANNELS), dtype=G_H_DTYPE)
+    shape = (n_features, n_bins, N_HIST_CHANNELS)
     free = np.arange(n_slots - 1, -1, -1)
     n_free = n_slots
 
@@ -270,10 +273,11 @@ def _grow_tree(
         slot, pool, free, n_free = _take_slot(pool, free, n_free)
         ints[0, _SLOT] = slot
         build_root_histogram(
-            X_binned, gradients, hessians, hessians_are_constant, pool[slot],
+            X_binned, n_bins_non_missing, gradients, hessians, hessians_are_constant,
+            pool[slot].reshape(shape),
             _pays(n_samples * n_features, n_threads, min_parallel_work),
         )
-        if _find_split(pool[slot], ints, floats, 0, n_bins_non_missing,
+        if _find_split(pool[slot].reshape(shape), ints, floats, 0, n_bins_non_missing,
                        missing_bin, l2, min_samples_leaf, min_hessian, min_gain):
             heap_size = _heap_push(heap_gains, heap_ids, 0, floats[0, _GAIN], 0)
         else:
@@ -290,8 +294,7 @@ def _grow_tree(
         start, stop = ints[node, _START], ints[node, _STOP]
         n_left = partition(
             sample_indices[start:stop], X_binned[:, ints[node, _FEATURE]],
-            ints[node, _BIN], ints[node, _MISSING_LEFT] != 0, missing_bin,
-            n_threads if stop - start >= min_parallel_partition else 1, buffer,
+            ints[node, _BIN], ints[node, _MISSING_LEFT] != 0, missing_bin, buffer,
         )
         left, right = n_nodes, n_nodes + 1
         n_nodes += 2
@@ -315,18 +318,21 @@ def _grow_tree(
                 small, large = right, left
             slot, pool, free, n_free = _take_slot(pool, free, n_free)
             ints[small, _SLOT] = slot
-            _node_histogram(small, ints, X_binned, gradients, hessians,
-                            hessians_are_constant, sample_indices, ordered_g,
-                            ordered_h, pool[slot], n_threads, min_parallel_work)
+            _node_histogram(small, ints, X_binned, n_bins_non_missing, gradients,
+                            hessians, hessians_are_constant, sample_indices,
+                            ordered_g, ordered_h, pool[slot].reshape(shape),
+                            n_threads, min_parallel_work)
             slot, pool, free, n_free = _take_slot(pool, free, n_free)
             ints[large, _SLOT] = slot
-            subtract_histograms(
-                pool[parent_slot], pool[ints[small, _SLOT]], pool[slot])
+            subtract_histograms(pool[parent_slot].reshape(shape),
+                                pool[ints[small, _SLOT]].reshape(shape),
+                                pool[slot].reshape(shape))
             for child, splittable in ((left, splittable_left),
                                       (right, splittable_right)):
                 child_slot = ints[child, _SLOT]
                 if splittable and _find_split(
-                    pool[child_slot], ints, floats, child, n_bins_non_missing,
+                    pool[child_slot].reshape(shape), ints, floats, child,
+                    n_bins_non_missing,
                     missing_bin, l2, min_samples_leaf, min_hessian, min_gain,
                 ):
                     heap_size = _heap_push(
@@ -392,9 +398,9 @@ class TreeGrower:
     hessians_are_constant : bool
     n_threads : int
         Threads the parallel kernels may use (1: no parallel region).
-    min_parallel_work, min_parallel_partition : int
-        Where kernels go parallel (tests set 0 to run every kernel in
-        parallel).
+    min_parallel_work : int
+        Work from which kernels go parallel (tests set 0 to run every
+        gather and histogram in parallel).
     """
 
     def __init__(
@@ -409,7 +415,6 @@ class TreeGrower:
         hessians_are_constant=False,
         n_threads=1,
         min_parallel_work=MIN_PARALLEL_WORK,
-        min_parallel_partition=MIN_PARALLEL_PARTITION,
     ):
         self.X_binned = X_binned
         self.gradients = gradients
@@ -421,7 +426,6 @@ class TreeGrower:
         self.hessians_are_constant = hessians_are_constant
         self.n_threads = n_threads
         self.min_parallel_work = min_parallel_work
-        self.min_parallel_partition = min_parallel_partition
 
     def grow(self) -> GrownTree:
         """Grow the tree best-first and return it."""
@@ -444,5 +448,4 @@ class TreeGrower:
             float(np.sum(self.hessians)),
             self.n_threads,
             self.min_parallel_work,
-            self.min_parallel_partition,
         ))

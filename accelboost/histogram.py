@@ -26,13 +26,16 @@ def empty_histogram(n_features: int, n_bins: int) -> np.ndarray:
 #: few distinct values) then update different memory, so their adds do not
 #: wait on each other: 1.4x faster on diamonds, no change on continuous
 #: columns. The lanes are summed in a fixed order, so results stay
-#: independent of the thread count. Nodes under ``_MIN_LANE_ROWS`` rows use
-#: one lane: zeroing and summing the lanes would cost more than they save.
+#: independent of the thread count. Only features with at most
+#: ``_MAX_LANE_BINS`` bins use them (on continuous columns repeats are rare
+#: and the lanes cost 10-15%), and only nodes from ``_MIN_LANE_ROWS`` rows
+#: (below, zeroing and summing the lanes costs more than they save).
 _LANES = 4
 _MIN_LANE_ROWS = 4096
+_MAX_LANE_BINS = 32
 
 
-@njit(inline="always")
+@njit(nogil=True, cache=True)
 def _add(acc, lane, b, gradient, hessian, with_hessians):
     acc[lane, b, HIST_GRAD] += gradient
     acc[lane, b, HIST_COUNT] += 1.0
@@ -40,7 +43,7 @@ def _add(acc, lane, b, gradient, hessian, with_hessians):
         acc[lane, b, HIST_HESS] += hessian
 
 
-@njit(inline="always")
+@njit(nogil=True, cache=True)
 def _fill_lanes(lanes, column, sample_indices, all_rows, gradients, hessians,
                 hessians_are_constant, h_f):
     """Sum the node's rows into ``h_f`` through ``lanes`` partial histograms."""
@@ -67,17 +70,23 @@ def _fill_lanes(lanes, column, sample_indices, all_rows, gradients, hessians,
             h_f[b, c] = total
 
 
-@njit(inline="always")
+@njit(nogil=True, cache=True)
 def _feature_histogram(
-    f, sample_indices, all_rows, X_binned, gradients, hessians,
+    f, sample_indices, X_binned, n_bins_non_missing, gradients, hessians,
     hessians_are_constant, hist,
 ):
-    """Fill ``hist[f]``; rows are ``sample_indices``, or every row in order."""
+    """Fill ``hist[f]``; rows are ``sample_indices``, or every row in order.
+
+    Every row in order (the root) is told by empty ``sample_indices`` with
+    non-empty gradients: a run-time test, as a literal flag made Numba
+    compile each kernel twice.
+    """
     h_f = hist[f]
+    all_rows = sample_indices.shape[0] != gradients.shape[0]
     column = X_binned[:, f]
     n_node = gradients.shape[0]
     # Literal lane counts, so that each loop is unrolled.
-    if n_node >= _MIN_LANE_ROWS:
+    if n_node >= _MIN_LANE_ROWS and n_bins_non_missing[f] <= _MAX_LANE_BINS:
         _fill_lanes(_LANES, column, sample_indices, all_rows, gradients, hessians,
                     hessians_are_constant, h_f)
     else:
@@ -91,13 +100,13 @@ def _feature_histogram(
 
 @njit(parallel=True, nogil=True, cache=True)
 def _histogram_parallel(
-    sample_indices, all_rows, X_binned, gradients, hessians, hessians_are_constant,
-    hist,
+    sample_indices, X_binned, n_bins_non_missing, gradients, hessians,
+    hessians_are_constant, hist,
 ):
     for f in prange(X_binned.shape[1]):
         _feature_histogram(
-            f, sample_indices, all_rows, X_binned, gradients, hessians,
-            hessians_are_constant, hist,
+            np.intp(f), sample_indices, X_binned, n_bins_non_missing, gradients,
+            hessians, hessians_are_constant, hist,
         )
 
 
@@ -105,33 +114,34 @@ def _histogram_parallel(
 # np.zeros outside a prange into a parallel region of its own.
 @njit(nogil=True, cache=True)
 def _histogram_serial(
-    sample_indices, all_rows, X_binned, gradients, hessians, hessians_are_constant,
-    hist,
+    sample_indices, X_binned, n_bins_non_missing, gradients, hessians,
+    hessians_are_constant, hist,
 ):
     for f in range(X_binned.shape[1]):
         _feature_histogram(
-            f, sample_indices, all_rows, X_binned, gradients, hessians,
-            hessians_are_constant, hist,
+            np.intp(f), sample_indices, X_binned, n_bins_non_missing, gradients,
+            hessians, hessians_are_constant, hist,
         )
 
 
 @njit(nogil=True, cache=True)
 def _histogram(
-    sample_indices, all_rows, X_binned, gradients, hessians, hessians_are_constant,
-    hist, parallel,
+    sample_indices, X_binned, n_bins_non_missing, gradients, hessians,
+    hessians_are_constant, hist, parallel,
 ):
     if parallel:
-        _histogram_parallel(sample_indices, all_rows, X_binned, gradients,
-                            hessians, hessians_are_constant, hist)
+        _histogram_parallel(sample_indices, X_binned, n_bins_non_missing,
+                            gradients, hessians, hessians_are_constant, hist)
     else:
-        _histogram_serial(sample_indices, all_rows, X_binned, gradients,
-                          hessians, hessians_are_constant, hist)
+        _histogram_serial(sample_indices, X_binned, n_bins_non_missing,
+                          gradients, hessians, hessians_are_constant, hist)
 
 
 @njit(nogil=True, cache=True)
 def build_histogram(
     sample_indices,
     X_binned,
+    n_bins_non_missing,
     ordered_gradients,
     ordered_hessians,
     hessians_are_constant,
@@ -146,6 +156,8 @@ def build_histogram(
         Rows of the node, in increasing order (keeps column reads local).
     X_binned : ndarray of uint8, shape (n_samples, n_features), Fortran order
         All training rows, binned.
+    n_bins_non_missing : ndarray of uint32, shape (n_features,)
+        Bins in use per feature (decides where the lanes pay).
     ordered_gradients, ordered_hessians : ndarray of float64, shape (n_node,)
         ``gradients[sample_indices]`` and likewise for hessians, so that the
         inner loop reads them contiguously.
@@ -158,14 +170,15 @@ def build_histogram(
         Spread the features over the thread pool (else the calling thread).
     """
     _histogram(
-        sample_indices, False, X_binned, ordered_gradients, ordered_hessians,
-        hessians_are_constant, hist, parallel,
+        sample_indices, X_binned, n_bins_non_missing, ordered_gradients,
+        ordered_hessians, hessians_are_constant, hist, parallel,
     )
 
 
 @njit(nogil=True, cache=True)
 def build_root_histogram(
-    X_binned, gradients, hessians, hessians_are_constant, hist, parallel=True
+    X_binned, n_bins_non_missing, gradients, hessians, hessians_are_constant, hist,
+    parallel=True,
 ):
     """``build_histogram`` over every row, in order: no index indirection.
 
@@ -173,8 +186,8 @@ def build_root_histogram(
     ``gradients`` and ``hessians`` (``hessians[0]`` if constant).
     """
     _histogram(
-        np.empty(0, dtype=np.uint32), True, X_binned, gradients, hessians,
-        hessians_are_constant, hist, parallel,
+        np.empty(0, dtype=np.uint32), X_binned, n_bins_non_missing, gradients,
+        hessians, hessians_are_constant, hist, parallel,
     )
 
 
@@ -190,7 +203,7 @@ def subtract_histograms(parent, child, sibling):
                 sibling[f, b, c] = parent[f, b, c] - child[f, b, c]
 
 
-@njit(inline="always")
+@njit(nogil=True, cache=True)
 def _gather_row(gradients, hessians, sample_indices, ordered_gradients,
                 ordered_hessians, i):
     row = sample_indices[i]

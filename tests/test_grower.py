@@ -307,15 +307,15 @@ def test_constant_hessian_path_gives_the_same_tree(data):
 @pytest.mark.parametrize("constant", [False, True])
 @pytest.mark.parametrize("params", PARAMS[:2])
 def test_thread_count_does_not_change_the_tree(params, constant, make_binned_data):
-    # 6,000 rows reach the histogram lanes (from 4,096 rows); thresholds of 0
-    # run every gather, histogram and partition as a parallel region.
+    # 6,000 rows reach the histogram lanes (from 4,096 rows); a threshold of
+    # 0 runs every gather and histogram as a parallel region.
     data = make_binned_data(3, n_samples=6000, n_features=6)
     g, h = gradients_for(data[0], 9)
     trees = []
     for n_threads in (1, 2):
         with numba_threads(n_threads):
             trees.append(grow(data, g, h, params, constant, n_threads=n_threads,
-                              min_parallel_work=0, min_parallel_partition=0))
+                              min_parallel_work=0))
     trees.append(grow(data, g, h, params, constant))  # default thresholds
     one = trees[0]
     assert len(one.nodes) > 3

@@ -32,12 +32,21 @@ def reference_histogram(rows, X_binned, gradients, hessians, n_bins=N_BINS):
     return hist
 
 
+#: Bins in use by feature ``f`` of ``make_data``: ``FEATURE_BINS[f % 5]``.
+FEATURE_BINS = [2, 7, 64, 255, 1]
+
+
+def bins_of(X):
+    """``n_bins_non_missing`` of a ``make_data`` matrix."""
+    return np.array([FEATURE_BINS[f % 5] for f in range(X.shape[1])], np.uint32)
+
+
 def make_data(seed, n_samples=400, n_features=5):
     rng = np.random.RandomState(seed)
     # Each feature uses a different number of bins, all use the missing bin.
     X = np.empty((n_samples, n_features), dtype=np.uint8, order="F")
     for f in range(n_features):
-        n_bins = [2, 7, 64, 255, 1][f % 5]
+        n_bins = FEATURE_BINS[f % 5]
         X[:, f] = rng.randint(0, n_bins, size=n_samples)
         X[rng.rand(n_samples) < 0.1, f] = MAX_BINS
     gradients = rng.normal(size=n_samples)
@@ -48,7 +57,9 @@ def make_data(seed, n_samples=400, n_features=5):
 def histogram(rows, X, gradients, hessians, constant=False, parallel=True):
     rows = np.asarray(rows, dtype=np.uint32)
     hist = np.full((X.shape[1], N_BINS, N_HIST_CHANNELS), np.nan)  # garbage
-    build_histogram(rows, X, gradients[rows], hessians[rows], constant, hist, parallel)
+    build_histogram(
+        rows, X, bins_of(X), gradients[rows], hessians[rows], constant, hist, parallel
+    )
     return hist
 
 
@@ -80,7 +91,9 @@ def test_root_histogram_is_the_histogram_of_all_rows(constant, parallel):
     if constant:
         h = np.full_like(h, 0.5)
     root = np.full((X.shape[1], N_BINS, N_HIST_CHANNELS), np.nan)
-    build_root_histogram(X, g, h[:1] if constant else h, constant, root, parallel)
+    build_root_histogram(
+        X, bins_of(X), g, h[:1] if constant else h, constant, root, parallel
+    )
     # The same sums in the same order as through the index array: bit for bit.
     assert_array_equal(root, histogram(np.arange(X.shape[0]), X, g, h, constant))
     assert_allclose(
@@ -92,8 +105,9 @@ def test_root_histogram_is_the_histogram_of_all_rows(constant, parallel):
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("n_rows", [4095, 4096, 4097, 4099, 9001])
 def test_large_nodes_sum_through_lanes_like_bincount(n_rows, parallel):
-    # From 4,096 rows the kernel sums through interleaved partial histograms;
-    # row counts that are not multiples of the lane count leave a remainder.
+    # From 4,096 rows the kernel sums features of at most 32 bins (here those
+    # of 1, 2 and 7 bins) through interleaved partial histograms; row counts
+    # that are not multiples of the lane count leave a remainder.
     rng, X, g, h = make_data(7, n_samples=10_000)
     rows = np.sort(rng.choice(10_000, n_rows, replace=False))
     for constant in (False, True):
@@ -103,7 +117,7 @@ def test_large_nodes_sum_through_lanes_like_bincount(n_rows, parallel):
         assert_allclose(hist, expected, rtol=1e-12, atol=1e-10)
         assert_array_equal(hist[:, :, HIST_COUNT], expected[:, :, 2])
     root = np.empty_like(hist)
-    build_root_histogram(X[rows], g[rows], h[rows], False, root, parallel)
+    build_root_histogram(X[rows], bins_of(X), g[rows], h[rows], False, root, parallel)
     assert_array_equal(root, histogram(rows, X, g, h, False, parallel))
 
 
