@@ -517,6 +517,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="accelboost (plain and accelerated) against scikit-learn's "
         "GradientBoosting and HistGradientBoosting, LightGBM and XGBoost: "
         "held-out loss per tree and wall time.",
+        epilog="Speed benchmarks are subcommands: 'python -m benchmarks "
+        "contention' (fit time with one core busy) and 'python -m benchmarks "
+        "stages' (long fits; stumps against HistGradientBoosting); each takes "
+        "--help.",
     )
     parser.add_argument("--quick", action="store_true",
                         help="about two minutes: diamonds, 400 stages, leaves 2 "
