@@ -686,8 +686,9 @@ _COMMON_DOC = """
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split and the binning subsample.
     n_threads : int or None, default=None
-        Threads for the Numba kernels; ``None`` uses all. The fitted model
-        does not depend on it.
+        Threads for the Numba kernels; ``None`` uses all. A fit on fewer
+        than 2**17 cells (rows x features) uses one thread, where a second
+        costs more than it saves. The fitted model does not depend on it.
     stage_init : {"zero", "stacking", "agbm"}, default="zero"
         Where each new stage starts. "zero": plain gradient boosting.
         "stacking": the new learner starts as ``momentum`` times the previous
