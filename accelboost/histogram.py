@@ -24,9 +24,9 @@ def empty_histogram(n_features: int, n_bins: int) -> np.ndarray:
 #: Interleaved partial histograms: row ``i`` of a node adds into lane
 #: ``i % _LANES``. Consecutive rows in the same bin (common in columns with
 #: few distinct values) then update different memory, so their adds do not
-#: wait on each other: 1.4x faster on diamonds, no change on continuous
-#: columns. The lanes are summed in a fixed order, so results stay
-#: independent of the thread count. Only features with at most
+#: wait on each other: 1.4x faster on diamonds' few-valued columns. The
+#: lanes are summed in a fixed order, so results stay independent of the
+#: thread count. Only features with at most
 #: ``_MAX_LANE_BINS`` bins use them (on continuous columns repeats are rare
 #: and the lanes cost 10-15%), and only nodes from ``_MIN_LANE_ROWS`` rows
 #: (below, zeroing and summing the lanes costs more than they save).
