@@ -259,8 +259,8 @@ def _grow_tree(
     heap_gains = np.empty(capacity, dtype=np.float64)
     heap_ids = np.empty(capacity, dtype=np.int64)
     n_slots = 8 if max_leaf_nodes == _NO_LIMIT else max_leaf_nodes + 2
-    # One flat row per slot (a 2-D pool grows like the node arrays; a 4-D one
-    # took seconds more to compile); _slot views a row as a histogram.
+    # One flat row per slot, viewed as (features, bins, 3) by reshape: a 2-D
+    # pool grows like the node arrays (a 4-D one took seconds more to compile).
     pool = np.empty((n_slots, n_features * n_bins * N_HIST_CHANNELS), dtype=G_H_DTYPE)
     shape = (n_features, n_bins, N_HIST_CHANNELS)
     free = np.arange(n_slots - 1, -1, -1)
@@ -332,8 +332,8 @@ def _grow_tree(
                 child_slot = ints[child, _SLOT]
                 if splittable and _find_split(
                     pool[child_slot].reshape(shape), ints, floats, child,
-                    n_bins_non_missing,
-                    missing_bin, l2, min_samples_leaf, min_hessian, min_gain,
+                    n_bins_non_missing, missing_bin, l2, min_samples_leaf,
+                    min_hessian, min_gain,
                 ):
                     heap_size = _heap_push(
                         heap_gains, heap_ids, heap_size, floats[child, _GAIN], child)
