@@ -1,12 +1,12 @@
 """Run one benchmark measurement in a fresh Python process.
 
-The pattern of :func:`benchmarks.bench_engine.run_in_subprocess`, for any
-measuring function: the parent runs ``python -m benchmarks._child
-module:function JSON``, the child calls ``function(**spec)`` and prints its
-JSON result on a line starting with bench_engine's result marker, and the
-parent reads that line back. A fresh process per measurement means a first
-call pays Numba's cache load again (the warm-up measures it) and no state
-leaks from one library or configuration to the next.
+For any measuring function (bench_engine, contention, stages): the parent
+runs ``python -m benchmarks._child module:function JSON``, the child calls
+``function(**spec)`` and prints its JSON result on a line starting with
+``_RESULT_MARKER``, and the parent reads that line back. A fresh process
+per measurement means a first call pays Numba's cache load again (the
+warm-up measures it) and no state leaks from one library or configuration
+to the next.
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
-from .bench_engine import _REPO_ROOT, _RESULT_MARKER
+#: The child prints its result on a line starting with this marker.
+_RESULT_MARKER = "BENCH_RESULT "
+_REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Environment variables that cap OpenMP and BLAS thread pools.
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -57,6 +60,7 @@ def run_child(
     *,
     n_threads: int | None,
     timeout: float | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Call a measuring function in a fresh process and return its result.
 
@@ -71,6 +75,8 @@ def run_child(
         :func:`child_env`).
     timeout : float or None, default=None
         Seconds after which the child is killed and an error recorded.
+    extra_env : dict or None, default=None
+        More environment variables for the child (e.g. ``NUMBA_CACHE_DIR``).
 
     Returns
     -------
@@ -80,10 +86,11 @@ def run_child(
     """
     command = [sys.executable, "-m", "benchmarks._child", target, json.dumps(spec)]
     failed = {**spec, "status": "error"}
+    env = {**child_env(n_threads), **(extra_env or {})}
     try:
         # subprocess.run kills the child on any exception, Ctrl-C included.
         proc = subprocess.run(
-            command, env=child_env(n_threads), cwd=_REPO_ROOT, capture_output=True,
+            command, env=env, cwd=_REPO_ROOT, capture_output=True,
             text=True, timeout=timeout, check=False,
         )
     except subprocess.TimeoutExpired:

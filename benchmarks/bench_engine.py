@@ -82,7 +82,6 @@ import platform
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -94,6 +93,7 @@ from typing import Any
 import numpy as np
 
 from . import _peers
+from ._child import run_child
 
 #: Defaults of the issue's benchmark.
 N_SAMPLES = 1_000_000
@@ -113,9 +113,6 @@ TARGETS = (
 )
 #: Numbered streams of the data seed.
 _TRAIN, _TEST, _WARMUP = 0, 1, 2
-#: The child process prints its result on a line starting with this marker.
-_RESULT_MARKER = "BENCH_ENGINE_RESULT "
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 _LOSS_NAMES = {"regression": "MSE", "binary": "log loss"}
 
 
@@ -499,38 +496,13 @@ def run_in_subprocess(
         The child's result, or a result with ``status="error"`` when the
         child failed, was killed, or printed no result.
     """
-    threads = str(spec.get("n_threads", N_THREADS))
-    env = dict(os.environ)
-    env.update(
-        OMP_NUM_THREADS=threads,
-        OPENBLAS_NUM_THREADS=threads,
-        MKL_NUM_THREADS=threads,
-        PYTHONPATH=os.pathsep.join(
-            p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
-        ),
+    extra_env = {} if numba_cache_dir is None else {
+        "NUMBA_CACHE_DIR": numba_cache_dir}
+    return run_child(
+        "benchmarks.bench_engine:measure", spec,
+        n_threads=int(spec.get("n_threads", N_THREADS)), timeout=timeout,
+        extra_env=extra_env,
     )
-    if numba_cache_dir is not None:
-        env["NUMBA_CACHE_DIR"] = numba_cache_dir
-    command = [
-        sys.executable, "-m", "benchmarks.bench_engine", "--child", json.dumps(spec)
-    ]
-    failed = {**spec, "status": "error"}
-    try:
-        proc = subprocess.run(
-            command, env=env, cwd=_REPO_ROOT, capture_output=True, text=True,
-            timeout=timeout, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {**failed, "reason": f"timed out after {timeout} s"}
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(_RESULT_MARKER):
-            return json.loads(line[len(_RESULT_MARKER):])
-    tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-    return {
-        **failed,
-        "reason": f"child exited with code {proc.returncode} and no result",
-        "stderr_tail": tail,
-    }
 
 
 def run_benchmark(
@@ -1014,7 +986,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="per-process time limit in seconds (default: none)")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser
 
 
@@ -1033,10 +1004,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.child is not None:
-        result = measure(**json.loads(args.child))
-        print(_RESULT_MARKER + json.dumps(result), flush=True)
-        return 0
     if args.n_features < MIN_FEATURES:
         parser.error(f"--n-features must be at least {MIN_FEATURES}")
     report = run_benchmark(
