@@ -30,13 +30,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._common import X_DTYPE, Y_DTYPE
+from ._engine.common import X_DTYPE, Y_DTYPE
 from ._threads import effective_n_threads, fit_n_threads, numba_threads
-from .binning import BinMapper
-from .ensemble import TreeEnsemble
-from .grower import TreeGrower, TreeParams
-from .loss import allocate_gradients, make_loss
-from .stages import StageContext, make_policy
+from ._engine.binning import BinMapper
+from ._ensemble import TreeEnsemble
+from ._engine.grower import TreeGrower, TreeParams
+from ._engine.loss import allocate_gradients, make_loss
+from ._stages import StageContext, make_policy
 
 #: Above this many samples, ``early_stopping="auto"`` turns early stopping on.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000

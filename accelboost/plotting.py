@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._common import Y_DTYPE
+from ._engine.common import Y_DTYPE
 
 
 def _pyplot():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from accelboost._threads import numba_threads
-from accelboost.binning import BinMapper
+from accelboost._engine.binning import BinMapper
 
 
 def _score(sum_g, sum_h, l2):

@@ -1,4 +1,4 @@
-"""Plain-NumPy reference for ``accelboost.grower.TreeGrower``.
+"""Plain-NumPy reference for ``accelboost._engine.grower.TreeGrower``.
 
 It grows the same best-first tree the obvious, slow way, and shares no code
 with the package's kernels. Each node keeps its rows as a sorted index array,
@@ -27,7 +27,7 @@ The rules are the grower's:
 
 import numpy as np
 
-from accelboost._common import NODE_DTYPE
+from accelboost._engine.common import NODE_DTYPE
 
 
 def _score(sum_g, sum_h, l2):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-import accelboost.ensemble as ensemble_module
-from accelboost._common import NODE_DTYPE
-from accelboost.ensemble import TreeEnsemble
-from accelboost.predictor import pack_trees
-from accelboost.stages import make_policy
+import accelboost._ensemble as ensemble_module
+from accelboost._engine.common import NODE_DTYPE
+from accelboost._ensemble import TreeEnsemble
+from accelboost._engine.predictor import pack_trees
+from accelboost._stages import make_policy
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from accelboost._common import HIST_COUNT, HIST_GRAD, HIST_HESS, N_HIST_CHANNELS
+from accelboost._engine.common import HIST_COUNT, HIST_GRAD, HIST_HESS, N_HIST_CHANNELS
 from accelboost._threads import numba_threads
-from accelboost.histogram import (
+from accelboost._engine.histogram import (
     build_histogram,
     build_root_histogram,
     empty_histogram,

@@ -9,7 +9,7 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, logsumexp, softmax, xlogy
 
 from accelboost._threads import numba_threads
-from accelboost.loss import (
+from accelboost._engine.loss import (
     AbsoluteError,
     BinaryLogLoss,
     MultinomialLogLoss,

@@ -5,10 +5,10 @@ import pytest
 from conftest import _walk_tree
 from numpy.testing import assert_allclose, assert_array_equal
 
-from accelboost._common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
+from accelboost._engine.common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
 from accelboost._threads import numba_threads
-from accelboost.grower import TreeGrower, TreeParams
-from accelboost.predictor import (
+from accelboost._engine.grower import TreeGrower, TreeParams
+from accelboost._engine.predictor import (
     add_tree_values,
     convert_trees,
     pack_trees,

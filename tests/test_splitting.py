@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from accelboost._threads import numba_threads
-from accelboost.splitting import find_best_split, leaf_value, partition
+from accelboost._engine.splitting import find_best_split, leaf_value, partition
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -3,7 +3,7 @@
 import numpy as np
 from numpy.testing import assert_allclose, assert_array_equal
 
-from accelboost.stages import AGBMInit, StackingInit, Stage, nesterov_momentum
+from accelboost._stages import AGBMInit, StackingInit, Stage, nesterov_momentum
 
 
 def reference_nesterov_betas(n):

@@ -11,8 +11,8 @@ import numpy as np
 from numba import njit, prange
 from scipy.special import expit, softmax
 
-from ._common import G_H_DTYPE
-from ._quantile import weighted_median
+from .common import G_H_DTYPE
+from .quantile import weighted_median
 
 
 @njit(inline="always")

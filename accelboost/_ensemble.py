@@ -22,9 +22,9 @@ the ensemble grows:
 
 import numpy as np
 
-from ._common import PREDICTOR_NODE_DTYPE
-from .predictor import add_tree_values, convert_trees, scale_leaves, starts_of
-from .stages import Stage
+from ._engine.common import PREDICTOR_NODE_DTYPE
+from ._engine.predictor import add_tree_values, convert_trees, scale_leaves, starts_of
+from ._stages import Stage
 
 
 def _grown(buffer: np.ndarray, size: int) -> np.ndarray:

@@ -9,7 +9,7 @@ pass over the rows, not T.
 import numpy as np
 from numba import njit, prange
 
-from ._common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
+from .common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
 
 
 @njit(inline="always")

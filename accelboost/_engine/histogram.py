@@ -13,7 +13,7 @@ calling thread, where a parallel region would cost more than the work.
 import numpy as np
 from numba import njit, prange
 
-from ._common import G_H_DTYPE, HIST_COUNT, HIST_GRAD, HIST_HESS, N_HIST_CHANNELS
+from .common import G_H_DTYPE, HIST_COUNT, HIST_GRAD, HIST_HESS, N_HIST_CHANNELS
 
 
 def empty_histogram(n_features: int, n_bins: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from ._common import G_H_DTYPE, N_HIST_CHANNELS, NODE_DTYPE
+from .common import G_H_DTYPE, N_HIST_CHANNELS, NODE_DTYPE
 from .histogram import (
     build_histogram,
     build_root_histogram,

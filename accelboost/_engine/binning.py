@@ -10,8 +10,8 @@ most ``b``: a split found on bins is the same split on raw values.
 import numpy as np
 from numba import njit, prange
 
-from ._common import MAX_BINS, X_BINNED_DTYPE, X_DTYPE
-from ._quantile import midpoint, weighted_quantiles
+from .common import MAX_BINS, X_BINNED_DTYPE, X_DTYPE
+from .quantile import midpoint, weighted_quantiles
 
 
 def find_bin_thresholds(

@@ -13,7 +13,7 @@ the side with more samples.
 import numpy as np
 from numba import njit
 
-from ._common import HIST_COUNT, HIST_GRAD, HIST_HESS
+from .common import HIST_COUNT, HIST_GRAD, HIST_HESS
 
 
 @njit(inline="always")

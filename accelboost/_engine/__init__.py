@@ -1,0 +1,2 @@
+"""The private tree engine: binning, histograms, split search, the compiled
+grower, the predictor and the losses (Numba kernels with thin Python)."""
