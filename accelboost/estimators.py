@@ -30,13 +30,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._engine.common import X_DTYPE, Y_DTYPE
-from ._threads import effective_n_threads, fit_n_threads, numba_threads
 from ._engine.binning import BinMapper
-from ._ensemble import TreeEnsemble
+from ._engine.common import X_DTYPE, Y_DTYPE
 from ._engine.grower import TreeGrower, TreeParams
 from ._engine.loss import allocate_gradients, make_loss
+from ._ensemble import TreeEnsemble
 from ._stages import StageContext, make_policy
+from ._threads import effective_n_threads, fit_n_threads, numba_threads
 
 #: Above this many samples, ``early_stopping="auto"`` turns early stopping on.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000

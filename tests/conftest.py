@@ -8,8 +8,8 @@ against, so it must not share their code paths.
 import numpy as np
 import pytest
 
-from accelboost._threads import numba_threads
 from accelboost._engine.binning import BinMapper
+from accelboost._threads import numba_threads
 
 
 def _score(sum_g, sum_h, l2):

@@ -6,8 +6,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from accelboost._engine.common import MAX_BINS, X_BINNED_DTYPE
 from accelboost._engine.binning import BinMapper, find_bin_thresholds, map_to_bins
+from accelboost._engine.common import MAX_BINS, X_BINNED_DTYPE
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -9,8 +9,8 @@ from numpy.testing import assert_array_equal
 
 import accelboost._ensemble as ensemble_module
 from accelboost._engine.common import NODE_DTYPE
-from accelboost._ensemble import TreeEnsemble
 from accelboost._engine.predictor import pack_trees
+from accelboost._ensemble import TreeEnsemble
 from accelboost._stages import make_policy
 
 pytestmark = pytest.mark.usefixtures("single_thread")

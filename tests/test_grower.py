@@ -7,8 +7,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from reference_grower import grow_reference
 
 from accelboost._engine.common import NODE_DTYPE
-from accelboost._threads import numba_threads
 from accelboost._engine.grower import TreeGrower, TreeParams
+from accelboost._threads import numba_threads
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -5,7 +5,6 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from accelboost._engine.common import HIST_COUNT, HIST_GRAD, HIST_HESS, N_HIST_CHANNELS
-from accelboost._threads import numba_threads
 from accelboost._engine.histogram import (
     build_histogram,
     build_root_histogram,
@@ -13,6 +12,7 @@ from accelboost._engine.histogram import (
     gather,
     subtract_histograms,
 )
+from accelboost._threads import numba_threads
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

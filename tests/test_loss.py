@@ -8,7 +8,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, logsumexp, softmax, xlogy
 
-from accelboost._threads import numba_threads
 from accelboost._engine.loss import (
     AbsoluteError,
     BinaryLogLoss,
@@ -19,6 +18,7 @@ from accelboost._engine.loss import (
     make_loss,
     weighted_median,
 )
+from accelboost._threads import numba_threads
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -6,7 +6,6 @@ from conftest import _walk_tree
 from numpy.testing import assert_allclose, assert_array_equal
 
 from accelboost._engine.common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
-from accelboost._threads import numba_threads
 from accelboost._engine.grower import TreeGrower, TreeParams
 from accelboost._engine.predictor import (
     add_tree_values,
@@ -15,6 +14,7 @@ from accelboost._engine.predictor import (
     scale_leaves,
     starts_of,
 )
+from accelboost._threads import numba_threads
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from accelboost._threads import numba_threads
 from accelboost._engine.splitting import find_best_split, leaf_value, partition
+from accelboost._threads import numba_threads
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
