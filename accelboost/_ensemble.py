@@ -165,7 +165,7 @@ class TreeEnsemble:
     ----------
     baseline : ndarray of shape (n_outputs,)
         Raw prediction before any tree.
-    policy : StackingInit or AGBMInit
+    policy : StackingPolicy or AGBMPolicy
         The stage policy whose recursion combines the trees.
     """
 

@@ -1,9 +1,9 @@
-"""Stage-initialization policies: where each new stage starts.
+"""Stage policies: where each stage starts, how it steps, when it restarts.
 
 The starting point of a new stage decides which optimizer boosting runs in
 function space (DESIGN.md, section 2):
 
-- ``StackingInit`` with momentum ``beta = 0`` is plain gradient boosting;
+- ``StackingPolicy`` with momentum ``beta = 0`` is plain gradient boosting;
   with a constant ``beta`` or Nesterov's growing schedule the new learner
   starts as ``beta`` times the previous one (Nesterov's accelerated
   gradient)::
@@ -12,20 +12,28 @@ function space (DESIGN.md, section 2):
       d_t = beta_t d_{t-1} + nu b_t         (the new learner)
       F_t = F_{t-1} + d_t
 
-- ``AGBMInit`` fits two trees per stage, the second to a corrected residual
+- ``AGBMPolicy`` fits two trees per stage, the second to a corrected residual
   that carries the error of the previous momentum tree forward (Lu et al.,
   AISTATS 2020).
 
-A policy grows a stage's trees (through a ``StageContext``) and defines one
-pure ``step``: the new state from the old state and the trees' outputs.
-That one function serves training, the validation set, ``staged_predict``,
-the warm-start replay, and the coefficient space (outputs are unit vectors
-over trees), which gives each tree's weight in the final model.
+A policy follows the :class:`StagePolicy` protocol. The fit loop asks it to
+``plan`` the next stage from the :class:`Schedule`, to ``grow`` the stage's
+trees through a stage fitter, to ``advance`` (step, with the restart rule
+and backtracking), and, once the stage is scored, for the next ``Schedule``.
+Its one pure ``step`` serves training, the validation set,
+``staged_predict``, the warm-start replay and the coefficient space (outputs
+are unit vectors over trees), which gives each tree's weight in the model.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
+
+#: Backtracking halves a plain step at most 20 times, then takes no step.
+MIN_STEP_SCALE = 2.0**-20
 
 
 @dataclass(frozen=True)
@@ -36,11 +44,9 @@ class Stage:
     ----------
     momentum : float
         Stacking: ``beta_t``. AGBM: ``theta_m = 2 / (m + 2)``.
-    reset : bool
-        The momentum was reset (restarted) before this stage. Stacking
-        needs no flag for it (``beta_t = 0``); AGBM sets ``h <- f``.
     index : int
-        Stages since the last reset (AGBM's ``m``; the Nesterov counter).
+        Stages since the last restart, 1-based (AGBM's ``m + 1``; the
+        Nesterov counter). Index 1 is a restart's plain first stage.
     step_scale : float
         Factor on the learning rate of this stage: 1, or ``2**-k`` when the
         function restart's backtracking halved a plain step ``k`` times
@@ -48,26 +54,123 @@ class Stage:
     """
 
     momentum: float
-    reset: bool
     index: int
     step_scale: float = 1.0
 
+    @property
+    def reset(self) -> bool:
+        """Whether the momentum was reset before this stage (AGBM: ``h <- f``)."""
+        return self.index <= 1
 
-class StageContext:
-    """What a policy needs from the fit loop to grow one stage's trees.
 
-    Parameters
+@dataclass(frozen=True)
+class Schedule:
+    """Where the momentum stands before the next stage.
+
+    Attributes
     ----------
-    gradients_at : callable
-        ``gradients_at(raw) -> (g, h)``, each of shape (n_outputs, n_samples).
-    fit_trees : callable
-        ``fit_trees(g, h, point) -> (trees, outputs)``: one tree per output,
-        and their values on the training rows, shape (n_samples, n_outputs).
+    index : int
+        Index of the next stage since the last restart (1 after a restart).
+    plain : bool
+        The hybrid rule switched momentum off for the rest of the fit.
     """
 
-    def __init__(self, gradients_at, fit_trees):
-        self.gradients_at = gradients_at
-        self.fit_trees = fit_trees
+    index: int = 1
+    plain: bool = False
+
+
+@dataclass
+class GrownStage:
+    """A stage's trees and what they tell about the fit point.
+
+    Attributes
+    ----------
+    trees : list of list of ndarray
+        Node arrays, one list per role, one tree per output in each.
+    outputs : list of ndarray
+        Values of each role's trees on the training rows, (n_samples, n_outputs).
+    gradients : ndarray of shape (n_outputs, n_samples)
+        Gradients at the fit point (the gradient restart's test).
+    """
+
+    trees: list
+    outputs: list
+    gradients: np.ndarray
+
+
+@dataclass
+class Step:
+    """The outcome of a stage after the restart rule and backtracking.
+
+    Attributes
+    ----------
+    stage : Stage
+        The stage as taken (a function restart replaces a momentum stage by
+        a plain one; backtracking lowers its ``step_scale``).
+    trees : list of list of ndarray
+        The trees of the stage as taken.
+    state : tuple of ndarray
+        The policy's state on the training rows after the stage.
+    loss : float or None
+        The training loss after the stage, when the rule computed it.
+    restarted : bool
+        The momentum restarted at this stage (the function rule redid it
+        without momentum; the gradient rule found it uphill).
+    restart_next : bool
+        The next stage starts afresh (the gradient rule: after an uphill
+        step the momentum is dropped).
+    """
+
+    stage: Stage
+    trees: list
+    state: tuple
+    loss: float | None
+    restarted: bool
+    restart_next: bool
+
+
+class StageFitter(Protocol):
+    """What a policy needs to grow trees (see ``accelboost._fitter``)."""
+
+    def gradients_at(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gradients and hessians, each (n_outputs, n_samples), at ``raw``."""
+
+    def fit_trees(self, gradients, hessians, point) -> tuple[list, np.ndarray]:
+        """One tree per output and their values on the training rows."""
+
+    def loss(self, raw: np.ndarray) -> float:
+        """The training loss at ``raw``."""
+
+
+class StagePolicy(Protocol):
+    """The protocol the fit loop, the ensemble and the replay rely on."""
+
+    #: Trees per output a stage fits (AGBM: 2).
+    n_roles: int
+    #: Whether any stage can carry momentum (else: plain boosting).
+    accelerated: bool
+    #: Whether the fit loop must score every stage on the validation data.
+    watches_validation: bool
+
+    def plan(self, schedule: Schedule) -> Stage:
+        """The next stage."""
+
+    def start(self, raw: np.ndarray) -> tuple:
+        """The state before the first stage."""
+
+    def grow(self, fitter: StageFitter, state, stage: Stage, aux) -> GrownStage:
+        """Grow the stage's trees where the policy says."""
+
+    def step(self, state, outputs, stage: Stage, inplace: bool = False) -> tuple:
+        """The new state from the stage's tree outputs (pure)."""
+
+    def advance(self, fitter, state, aux, stage, grown, reference) -> Step:
+        """Step, under the restart rule and backtracking."""
+
+    def next_schedule(
+        self, schedule: Schedule, step: Step, n_stages: int, scores
+    ) -> tuple[Schedule, bool]:
+        """The schedule after a stage, and whether scores restarted momentum."""
 
 
 def nesterov_momentum(index: int) -> float:
@@ -83,7 +186,139 @@ def nesterov_momentum(index: int) -> float:
     return 0.0 if index <= 1 else (lam_prev - 1.0) / lam
 
 
-class StackingInit:
+@dataclass(frozen=True)
+class MomentumRules:
+    """When momentum is used, restarted and given up (see the estimators).
+
+    Attributes
+    ----------
+    restart : {"function", "gradient", "validation"} or None
+        The momentum restart rule.
+    momentum_offset : int
+        The first ``momentum_offset`` stages of a fit are plain.
+    hybrid_patience : int or None
+        Momentum is switched off for good once the stopping score has not
+        improved for this many stages.
+    """
+
+    restart: str | None = "function"
+    momentum_offset: int = 0
+    hybrid_patience: int | None = None
+
+
+class _MomentumPolicy:
+    """Restart rules, backtracking and the schedule, shared by the policies.
+
+    Parameters
+    ----------
+    learning_rate : float
+        Shrinkage of each tree.
+    rules : MomentumRules
+        When momentum is used, restarted and given up.
+    """
+
+    n_roles = 1
+
+    def __init__(self, learning_rate: float, rules: MomentumRules):
+        self.learning_rate = learning_rate
+        self.rules = rules
+
+    # Subclasses define: accelerated, _stage(index), has_momentum(stage),
+    # start, fit_point, grow, step, descent_check, new_aux, replay_aux.
+
+    @property
+    def watches_validation(self) -> bool:
+        """Whether a rule reads the score of every stage."""
+        rules = self.rules
+        return self.accelerated and (
+            rules.restart == "validation" or rules.hybrid_patience is not None
+        )
+
+    def plan(self, schedule: Schedule) -> Stage:
+        """The next stage: a plain one once the hybrid switched momentum off."""
+        return self._stage(1 if schedule.plain else schedule.index)
+
+    def advance(self, fitter: StageFitter, state, aux, stage, grown, reference):
+        """Step from ``state`` under the restart rule.
+
+        "function": a momentum step that raises the training loss above
+        ``reference`` is undone and redone without momentum (a restart); a
+        plain Newton step can still overshoot where momentum pushed the
+        scores far out and the hessians are tiny, so it is halved until the
+        loss does not rise (backtracking). "gradient": a step that goes
+        uphill along the gradient at the fit point is kept, and the momentum
+        restarts after it.
+        """
+        guarded = self.rules.restart == "function" and self.accelerated
+        checks_gradient = self.rules.restart == "gradient" and self.has_momentum(stage)
+        # Without a check the old state is not needed: update in place.
+        new_state = self.step(
+            state, grown.outputs, stage, inplace=not (guarded or checks_gradient)
+        )
+        if checks_gradient:
+            uphill = self.descent_check(state, new_state, grown.gradients) > 0
+            return Step(stage, grown.trees, new_state, None, uphill, uphill)
+        if not guarded:
+            return Step(stage, grown.trees, new_state, None, False, False)
+        new_loss = fitter.loss(new_state[0])
+        restarted = new_loss > reference() and self.has_momentum(stage)
+        if restarted:
+            stage = self._stage(1)
+            grown = self.grow(fitter, state, stage, aux)
+            new_state = self.step(state, grown.outputs, stage)
+            new_loss = fitter.loss(new_state[0])
+        while new_loss > reference() and stage.step_scale > 0.0:
+            scale = stage.step_scale / 2.0
+            stage = replace(stage, step_scale=scale if scale >= MIN_STEP_SCALE else 0.0)
+            new_state = self.step(state, grown.outputs, stage)
+            new_loss = fitter.loss(new_state[0])
+        return Step(stage, grown.trees, new_state, new_loss, restarted, False)
+
+    def next_schedule(
+        self, schedule: Schedule, step: Step, n_stages: int, scores
+    ) -> tuple[Schedule, bool]:
+        """The schedule after a stage, and whether the scores restarted it.
+
+        Parameters
+        ----------
+        schedule : Schedule
+            The schedule the stage was planned from.
+        step : Step
+            The stage as taken.
+        n_stages : int
+            Stages in the model, this one included.
+        scores : sequence of float
+            Stopping scores so far (higher is better; one per stage plus the
+            baseline's), or empty when the fit does not score stages.
+
+        Returns
+        -------
+        schedule : Schedule
+            The schedule of the next stage.
+        restarted : bool
+            The "validation" rule restarted the momentum after this stage
+            (its score fell).
+        """
+        rules = self.rules
+        plain = schedule.plain or self._hybrid_switches(scores)
+        fell = len(scores) >= 2 and scores[-1] < scores[-2]
+        restarted = (
+            rules.restart == "validation" and fell and self.has_momentum(step.stage)
+        )
+        if step.restart_next or restarted or n_stages <= rules.momentum_offset:
+            index = 1
+        else:
+            index = step.stage.index + 1
+        return Schedule(index=index, plain=plain), restarted
+
+    def _hybrid_switches(self, scores) -> bool:
+        patience = self.rules.hybrid_patience
+        if patience is None or len(scores) <= patience:
+            return False
+        return int(np.argmax(scores)) < len(scores) - 1 - patience
+
+
+class StackingPolicy(_MomentumPolicy):
     """Each stage starts from ``momentum`` times the previous learner.
 
     Parameters
@@ -93,31 +328,34 @@ class StackingInit:
     momentum : float or "nesterov"
         Constant ``beta`` in [0, 1), or Nesterov's growing schedule. With 0
         this is plain gradient boosting, bit for bit.
+    rules : MomentumRules, default=MomentumRules()
+        When momentum is used, restarted and given up.
     """
 
-    name = "stacking"
-    n_roles = 1
-
-    def __init__(self, learning_rate: float, momentum: float | str = 0.0):
-        self.learning_rate = learning_rate
+    def __init__(
+        self,
+        learning_rate: float,
+        momentum: float | str = 0.0,
+        rules: MomentumRules = MomentumRules(),
+    ):
+        super().__init__(learning_rate, rules)
         self.momentum = momentum
-
-    def plan(self, index: int) -> Stage:
-        """The stage that comes ``index`` stages after a reset (1-based)."""
-        if self.momentum == "nesterov":
-            beta = nesterov_momentum(index)
-        else:
-            beta = 0.0 if index <= 1 else float(self.momentum)
-        return Stage(momentum=beta, reset=index <= 1, index=index)
-
-    def has_momentum(self, stage: Stage) -> bool:
-        """Whether the stage differs from a plain step (restarts matter)."""
-        return stage.momentum != 0.0
 
     @property
     def accelerated(self) -> bool:
         """Whether any stage can carry momentum (else: plain boosting)."""
         return self.momentum != 0.0
+
+    def _stage(self, index: int) -> Stage:
+        if self.momentum == "nesterov":
+            beta = nesterov_momentum(index)
+        else:
+            beta = 0.0 if index <= 1 else float(self.momentum)
+        return Stage(momentum=beta, index=index)
+
+    def has_momentum(self, stage: Stage) -> bool:
+        """Whether the stage differs from a plain step (restarts matter)."""
+        return stage.momentum != 0.0
 
     def start(self, raw: np.ndarray) -> tuple:
         """State before the first stage: ``(F, d)`` with ``d = 0``."""
@@ -128,12 +366,12 @@ class StackingInit:
         F, d = state
         return F if stage.momentum == 0.0 else F + stage.momentum * d
 
-    def grow(self, context: StageContext, state, stage, aux):
-        """Grow the stage's trees; return ``(trees per role, outputs per role)``."""
+    def grow(self, fitter: StageFitter, state, stage, aux) -> GrownStage:
+        """Grow one tree per output at the fit point."""
         point = self.fit_point(state, stage)
-        g, h = context.gradients_at(point)
-        trees, outputs = context.fit_trees(g, h, point)
-        return [trees], [outputs], g
+        g, h = fitter.gradients_at(point)
+        trees, outputs = fitter.fit_trees(g, h, point)
+        return GrownStage([trees], [outputs], g)
 
     def step(self, state, outputs, stage, inplace=False):
         """New ``(F, d)`` from the stage's tree outputs.
@@ -145,10 +383,7 @@ class StackingInit:
         F, d = state
         (b,) = outputs
         nu = self.learning_rate * stage.step_scale
-        if inplace:
-            d_new = np.multiply(b, nu, out=b)
-        else:
-            d_new = nu * b
+        d_new = np.multiply(b, nu, out=b) if inplace else nu * b
         if stage.momentum != 0.0:
             d_new += stage.momentum * d
         if inplace:
@@ -156,7 +391,7 @@ class StackingInit:
             return (F, d_new)
         return (F + d_new, d_new)
 
-    def new_aux(self, state):
+    def new_aux(self):
         """Training-only state carried between stages (none here)."""
         return None
 
@@ -168,7 +403,7 @@ class StackingInit:
         return float(np.sum(gradients.T * new_state[1]))
 
 
-class AGBMInit:
+class AGBMPolicy(_MomentumPolicy):
     """Accelerated gradient boosting with corrected residuals (two trees a stage).
 
     Parameters
@@ -177,6 +412,8 @@ class AGBMInit:
         ``eta``.
     gamma : float
         Step of the momentum sequence ``h``.
+    rules : MomentumRules, default=MomentumRules()
+        When momentum is used, restarted and given up.
 
     Notes
     -----
@@ -193,23 +430,24 @@ class AGBMInit:
     The model is ``f``.
     """
 
-    name = "agbm"
     n_roles = 2
+    accelerated = True
 
-    def __init__(self, learning_rate: float, gamma: float = 0.1):
-        self.learning_rate = learning_rate
+    def __init__(
+        self,
+        learning_rate: float,
+        gamma: float = 0.1,
+        rules: MomentumRules = MomentumRules(),
+    ):
+        super().__init__(learning_rate, rules)
         self.gamma = gamma
 
-    def plan(self, index: int) -> Stage:
-        """Stage ``index`` (1-based) after a reset: ``m = index - 1``."""
-        m = index - 1
-        return Stage(momentum=2.0 / (m + 2.0), reset=index <= 1, index=index)
+    def _stage(self, index: int) -> Stage:
+        return Stage(momentum=2.0 / (index + 1.0), index=index)  # m = index - 1
 
     def has_momentum(self, stage: Stage) -> bool:
         """Whether the stage differs from a plain step (restarts matter)."""
         return stage.index > 1
-
-    accelerated = True
 
     def start(self, raw: np.ndarray) -> tuple:
         """State before the first stage: ``f = h = baseline``."""
@@ -223,17 +461,17 @@ class AGBMInit:
         theta = stage.momentum
         return (1.0 - theta) * f + theta * h
 
-    def grow(self, context: StageContext, state, stage, aux):
+    def grow(self, fitter: StageFitter, state, stage, aux) -> GrownStage:
         """Grow ``b1`` at ``g_m`` and ``b2`` on the corrected residual."""
         point = self.fit_point(state, stage)
-        g, h = context.gradients_at(point)
-        trees1, out1 = context.fit_trees(g, h, point)
+        g, h = fitter.gradients_at(point)
+        trees1, out1 = fitter.fit_trees(g, h, point)
         corrected = self._corrected_residual(g, h, stage, aux)
         # point=None: b2's leaves stay Newton steps on the corrected residual
         # (no loss-specific leaf refit, which would target y instead).
-        trees2, out2 = context.fit_trees(-corrected * h, h, None)
+        trees2, out2 = fitter.fit_trees(-corrected * h, h, None)
         aux["c"], aux["b2"] = corrected, out2.T
-        return [trees1, trees2], [out1, out2], g
+        return GrownStage([trees1, trees2], [out1, out2], g)
 
     @staticmethod
     def _corrected_residual(g, h, stage, aux):
@@ -258,7 +496,7 @@ class AGBMInit:
         h_new = h + (self.gamma * eta / theta) * b2
         return (f_new, h_new)
 
-    def new_aux(self, state):
+    def new_aux(self):
         """The corrected residual and ``b2`` of the previous stage."""
         return {"c": None, "b2": None}
 
@@ -273,10 +511,35 @@ class AGBMInit:
         return float(np.sum(gradients.T * (new_state[0] - state[0])))
 
 
-def make_policy(stage_init, learning_rate, momentum, agbm_gamma):
-    """The policy object for the estimators' parameters."""
+def make_policy(
+    stage_init: str,
+    learning_rate: float,
+    momentum: float | str = 0.0,
+    agbm_gamma: float = 0.1,
+    rules: MomentumRules = MomentumRules(),
+) -> StackingPolicy | AGBMPolicy:
+    """The policy for the estimators' parameters.
+
+    Parameters
+    ----------
+    stage_init : {"zero", "stacking", "agbm"}
+        Where each stage starts.
+    learning_rate : float
+        Shrinkage of each tree.
+    momentum : float or "nesterov", default=0.0
+        Momentum of "stacking".
+    agbm_gamma : float, default=0.1
+        AGBM's ``gamma``.
+    rules : MomentumRules, default=MomentumRules()
+        When momentum is used, restarted and given up; ignored by "zero",
+        which has no momentum.
+
+    Returns
+    -------
+    policy : StackingPolicy or AGBMPolicy
+    """
     if stage_init == "zero":
-        return StackingInit(learning_rate, 0.0)
+        return StackingPolicy(learning_rate, 0.0)
     if stage_init == "stacking":
-        return StackingInit(learning_rate, momentum)
-    return AGBMInit(learning_rate, agbm_gamma)
+        return StackingPolicy(learning_rate, momentum, rules)
+    return AGBMPolicy(learning_rate, agbm_gamma, rules)

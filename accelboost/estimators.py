@@ -7,7 +7,6 @@ the ensemble with the policy's coefficient, score, and maybe stop.
 
 import time
 from abc import ABC, abstractmethod
-from dataclasses import replace
 from numbers import Integral, Real
 
 import numba
@@ -32,18 +31,18 @@ from sklearn.utils.validation import (
 
 from ._engine.binning import BinMapper
 from ._engine.common import X_DTYPE, Y_DTYPE
-from ._engine.grower import TreeGrower, TreeParams
-from ._engine.loss import allocate_gradients, make_loss
+from ._engine.grower import TreeParams
+from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
-from ._stages import StageContext, make_policy
+from ._fitter import StageFitter
+from ._stages import MomentumRules, Schedule, make_policy
 from ._threads import effective_n_threads, fit_n_threads, numba_threads
+from .callbacks import StageInfo, _CallbackList
 
 #: Above this many samples, ``early_stopping="auto"`` turns early stopping on.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
 #: Rows of the training set a non-loss scorer is evaluated on.
 _SCORER_SUBSAMPLE = 10_000
-# Backtracking halves a plain step at most 20 times, then takes no step.
-_MIN_STEP_SCALE = 2.0**-20
 
 
 class BaseAccelBoost(BaseEstimator, ABC):
@@ -73,8 +72,11 @@ class BaseAccelBoost(BaseEstimator, ABC):
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "stage_init": [StrOptions({"zero", "stacking", "agbm"})],
         "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"nesterov"})],
-        "restart": [StrOptions({"function", "gradient"}), None],
+        "restart": [StrOptions({"function", "gradient", "validation"}), None],
+        "momentum_offset": [Interval(Integral, 0, None, closed="left")],
+        "hybrid_patience": [Interval(Integral, 1, None, closed="left"), None],
         "agbm_gamma": [Interval(Real, 0, None, closed="neither")],
+        "max_delta_step": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     @abstractmethod
@@ -102,7 +104,10 @@ class BaseAccelBoost(BaseEstimator, ABC):
         stage_init,
         momentum,
         restart,
+        momentum_offset,
+        hybrid_patience,
         agbm_gamma,
+        max_delta_step,
     ):
         self.loss = loss
         self.learning_rate = learning_rate
@@ -125,7 +130,10 @@ class BaseAccelBoost(BaseEstimator, ABC):
         self.stage_init = stage_init
         self.momentum = momentum
         self.restart = restart
+        self.momentum_offset = momentum_offset
+        self.hybrid_patience = hybrid_patience
         self.agbm_gamma = agbm_gamma
+        self.max_delta_step = max_delta_step
 
     # -- subclass hooks ----------------------------------------------------
     @abstractmethod
@@ -143,7 +151,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
     # -- fit -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
-            sample_weight_val=None):
+            sample_weight_val=None, callbacks=None):
         """Fit the boosted ensemble.
 
         Parameters
@@ -157,6 +165,10 @@ class BaseAccelBoost(BaseEstimator, ABC):
         X_val, y_val, sample_weight_val : array-like, default=None
             A validation set for early stopping, used instead of holding out
             ``validation_fraction`` of the training data.
+        callbacks : list of callable or Callback, default=None
+            Called after every stage with an
+            :class:`accelboost.callbacks.StageInfo`; a truthy return stops
+            the fit (see :mod:`accelboost.callbacks`).
 
         Returns
         -------
@@ -168,10 +180,11 @@ class BaseAccelBoost(BaseEstimator, ABC):
             X, y, sample_weight, reset=not warm
         )
         validation = self._validation_data(X_val, y_val, sample_weight_val)
+        callbacks = _CallbackList(callbacks)
         previous_state = dict(self.__dict__) if warm else None
         try:
             with numba_threads(fit_n_threads(self.n_threads, *X.shape)):
-                self._fit(X, y, sample_weight, validation, warm)
+                self._fit(X, y, sample_weight, validation, warm, callbacks)
         except BaseException:
             # Never leave a half-grown model behind: restore the fitted one.
             if previous_state is not None:
@@ -244,72 +257,109 @@ class BaseAccelBoost(BaseEstimator, ABC):
         )
         return (X_tr, y_tr, sw_tr), (X_val, y_val, sw_val)
 
-    def _fit(self, X, y, sample_weight, validation, warm):
+    def _fit(self, X, y, sample_weight, validation, warm, callbacks):
+        callbacks.before_fit(self)
         early_stopping = self._uses_early_stopping(X.shape[0], validation is not None)
         if not warm:
             self._random_seed = check_random_state(self.random_state).randint(
                 np.iinfo(np.uint32).max, dtype=np.int64
             )
-        if early_stopping and validation is None and self.validation_fraction:
+        policy = self._make_policy()
+        # Early stopping and the validation-driven momentum rules score every
+        # stage; only early stopping stops on the scores.
+        scores_stages = early_stopping or policy.watches_validation
+        if scores_stages and validation is None and self.validation_fraction:
             (X, y, sample_weight), validation = self._split_validation(
                 X, y, sample_weight
             )
-        if not early_stopping:
+        if not scores_stages:
             validation = None
         if warm:
-            self._continue_fitted_state()
+            self._continue_fitted_state(policy)
         else:
-            self._reset_fitted_state(X, y, sample_weight)
+            self._reset_fitted_state(X, y, sample_weight, policy)
 
-        train = _Dataset(self, X, y, sample_weight, training=True)
-        val = _Dataset(self, *validation) if validation is not None else None
-        scorer = self._make_scorer(early_stopping)
-        if early_stopping and not self.train_score_:
+        classes = getattr(self, "classes_", None)
+        train = _Dataset(X, y, sample_weight, self._bin_mapper, self._ensemble,
+                         classes, training=True)
+        fitter = StageFitter(
+            train.X_binned,
+            y,
+            sample_weight,
+            self._loss,
+            self._bin_mapper,
+            self._tree_params(),
+            self.max_delta_step,
+            # The fit's thread count (``fit`` set it for this data size).
+            numba.get_num_threads(),
+        )
+        train.replay(self._ensemble, fitter.gradients_at)
+        val = None
+        if validation is not None:
+            val = _Dataset(*validation, self._bin_mapper, self._ensemble, classes)
+            val.replay(self._ensemble)
+        scorer = self._make_scorer(scores_stages)
+        if scores_stages and not self.train_score_:
             self._record_scores(scorer, train, val)
-        context = self._stage_context(train)
         for _ in range(self._ensemble.n_stages, self.max_iter):
             tic = time.perf_counter()
-            self._fit_stage(context, train, val)
+            step = self._fit_stage(fitter, train, val)
+            if scores_stages:
+                # Scoring costs a pass over the data: only its users pay it.
+                self._record_scores(scorer, train, val)
+            self._update_schedule(step)
             if self.verbose:
                 self._print_progress(time.perf_counter() - tic)
-            if not early_stopping:
-                continue
-            # Scoring costs a pass over the data: only early stopping pays it.
-            self._record_scores(scorer, train, val)
-            if self._should_stop():
+            self.n_iter_ = self._ensemble.n_stages
+            stop = callbacks.after_stage(self._stage_info())
+            if stop or (early_stopping and self._should_stop()):
                 break
         self._finish_fit(early_stopping)
+        callbacks.after_fit(self)
 
-    def _reset_fitted_state(self, X, y, sample_weight):
+    def _make_policy(self):
+        rules = MomentumRules(
+            restart=self.restart,
+            momentum_offset=self.momentum_offset,
+            hybrid_patience=self.hybrid_patience,
+        )
+        return make_policy(
+            self.stage_init, self.learning_rate, self.momentum, self.agbm_gamma, rules
+        )
+
+    def _tree_params(self):
+        return TreeParams(
+            max_leaf_nodes=self.max_leaf_nodes,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            min_hessian_to_split=self.min_hessian_to_split,
+            l2_regularization=self.l2_regularization,
+        )
+
+    def _reset_fitted_state(self, X, y, sample_weight, policy):
         self._bin_mapper = BinMapper(
             max_bins=self.max_bins, random_state=self._random_seed
         ).fit(X, sample_weight)
         self._loss = self._make_loss()
         weights = np.ones_like(y) if sample_weight is None else sample_weight
-        policy = make_policy(
-            self.stage_init, self.learning_rate, self.momentum, self.agbm_gamma
-        )
         self._ensemble = TreeEnsemble(self._loss.baseline(y, weights), policy)
-        self._next_stage_index = 1
+        self._schedule = Schedule()
         self._restart_stages = []
         self.train_score_ = []
         self.validation_score_ = []
 
-    def _continue_fitted_state(self):
+    def _continue_fitted_state(self, policy):
         if self.max_iter < self._ensemble.n_stages:
             raise ValueError(
                 f"max_iter={self.max_iter} must be larger than or equal to "
                 f"n_iter_={self._ensemble.n_stages} when warm_start==True."
             )
-        policy = make_policy(
-            self.stage_init, self.learning_rate, self.momentum, self.agbm_gamma
-        )
-        if vars(policy) != vars(self._ensemble.policy) or type(policy) is not type(
-            self._ensemble.policy
-        ):
+        fitted = self._ensemble.policy
+        if type(policy) is not type(fitted) or vars(policy) != vars(fitted):
             raise ValueError(
-                "warm_start cannot change stage_init, momentum, learning_rate or "
-                "agbm_gamma: the fitted stages follow the old recursion."
+                "warm_start cannot change stage_init, momentum, learning_rate, "
+                "agbm_gamma, restart, momentum_offset or hybrid_patience: the "
+                "fitted stages follow the old recursion."
             )
         self._ensemble = self._ensemble.copy()
         self._restart_stages = list(self._restart_stages)
@@ -349,133 +399,42 @@ class BaseAccelBoost(BaseEstimator, ABC):
         check_is_fitted(self, "_ensemble")
         return np.asarray(self._restart_stages, dtype=np.intp)
 
-    def _fit_stage(self, context, train, val):
-        """Grow one stage where the policy says, restarting if needed."""
+    def _fit_stage(self, fitter, train, val):
+        """Plan, grow, step (the policy's restart rule included), add."""
         policy = self._ensemble.policy
-        stage = policy.plan(self._next_stage_index)
-        trees, outputs, gradients = policy.grow(context, train.state, stage, train.aux)
-        guarded = self.restart == "function" and policy.accelerated
-        checks_gradient = self.restart == "gradient" and policy.has_momentum(stage)
-        # Without a check the old state is not needed: update in place.
-        new_state = policy.step(
-            train.state, outputs, stage, inplace=not (guarded or checks_gradient)
+        stage = policy.plan(self._schedule)
+        grown = policy.grow(fitter, train.state, stage, train.aux)
+        step = policy.advance(
+            fitter, train.state, train.aux, stage, grown, lambda: train.loss(self._loss)
         )
-        restart_next = False
-        new_loss = None
-        if guarded:
-            stage, trees, new_state, new_loss = self._guard_training_loss(
-                context, train, stage, trees, outputs, new_state
-            )
-        elif checks_gradient and policy.descent_check(
-            train.state, new_state, gradients
-        ) > 0:
-            # The step went uphill: keep it, drop the momentum after it.
+        if step.restarted:
             self._restart_stages.append(self._ensemble.n_stages)
-            restart_next = True
         # The kept step's loss is the next stage's reference: no second pass.
-        train.advance(new_state, new_loss)
-        self._ensemble.add_stage(trees, stage)
+        train.advance(step.state, step.loss)
+        self._ensemble.add_stage(step.trees, step.stage)
         if val is not None:
             val.advance_with_last_stage(self._ensemble)
-        self._next_stage_index = 1 if restart_next else stage.index + 1
+        return step
 
-    def _guard_training_loss(self, context, train, stage, trees, outputs, new_state):
-        """The function restart: a stage never raises the training loss.
-
-        A momentum step that raises it is undone and redone without
-        momentum (a restart). A plain Newton step can still overshoot where
-        momentum pushed the scores far out and the hessians are tiny, so it
-        is halved until the loss does not rise (backtracking).
-        """
-        policy = self._ensemble.policy
-        reference = train.loss(self._loss)
-
-        def loss_at(state):
-            return self._loss(train.y, state[0], train.sample_weight)
-
-        new_loss = loss_at(new_state)
-        if new_loss > reference and policy.has_momentum(stage):
-            self._restart_stages.append(self._ensemble.n_stages)
-            stage = policy.plan(1)
-            trees, outputs, _ = policy.grow(context, train.state, stage, train.aux)
-            new_state = policy.step(train.state, outputs, stage)
-            new_loss = loss_at(new_state)
-        while new_loss > reference and stage.step_scale > 0.0:
-            scale = stage.step_scale / 2.0
-            if scale < _MIN_STEP_SCALE:
-                scale = 0.0
-            stage = replace(stage, step_scale=scale)
-            new_state = policy.step(train.state, outputs, stage)
-            new_loss = loss_at(new_state)
-        return stage, trees, new_state, new_loss
-
-    def _stage_context(self, train):
-        grow_tree = self._tree_factory(train)
-        gradients, hessians = allocate_gradients(self._loss.n_outputs, train.n)
-        weights = train.weights_or_ones
-
-        def gradients_at(raw):
-            self._loss.gradient_hessian(train.y, raw, weights, gradients, hessians)
-            return gradients, hessians
-
-        def fit_trees(g, h, point):
-            trees = []
-            outputs = np.empty((train.n, self._loss.n_outputs), dtype=Y_DTYPE)
-            for k in range(self._loss.n_outputs):
-                tree = self._grow(grow_tree, g[k], h[k], train, point, k)
-                tree.training_output(outputs[:, k])
-                trees.append(tree.nodes)
-            return trees, outputs
-
-        return StageContext(gradients_at, fit_trees)
-
-    def _tree_factory(self, train):
-        params = TreeParams(
-            max_leaf_nodes=self.max_leaf_nodes,
-            max_depth=self.max_depth,
-            min_samples_leaf=self.min_samples_leaf,
-            min_hessian_to_split=self.min_hessian_to_split,
-            l2_regularization=self.l2_regularization,
+    def _update_schedule(self, step):
+        """Let the policy plan on, from this stage and the scores so far."""
+        n_stages = self._ensemble.n_stages
+        self._schedule, restarted = self._ensemble.policy.next_schedule(
+            self._schedule, step, n_stages, self._stopping_scores()
         )
-        mapper = self._bin_mapper
-        thresholds = np.full(
-            (len(mapper.bin_thresholds_), mapper.max_bins), np.inf, dtype=X_DTYPE
+        if restarted:
+            self._restart_stages.append(n_stages - 1)
+
+    def _stage_info(self):
+        def last(scores):
+            return float(scores[-1]) if len(scores) else None
+
+        return StageInfo(
+            estimator=self,
+            stage=self._ensemble.n_stages - 1,
+            train_score=last(self.train_score_),
+            validation_score=last(self.validation_score_),
         )
-        for f, t in enumerate(mapper.bin_thresholds_):
-            thresholds[f, : len(t)] = t
-        constant_hessian = self._loss.constant_hessian and train.sample_weight is None
-        # The fit's thread count (``fit`` set it for this data size).
-        n_threads = numba.get_num_threads()
-
-        def grow_tree(gradients, hessians):
-            return TreeGrower(
-                train.X_binned,
-                gradients,
-                hessians,
-                mapper.n_bins_non_missing_,
-                mapper.missing_bin_,
-                thresholds,
-                params,
-                hessians_are_constant=constant_hessian,
-                n_threads=n_threads,
-            ).grow()
-
-        return grow_tree
-
-    def _grow(self, grow_tree, gradients, hessians, train, fit_point, column):
-        tree = grow_tree(gradients, hessians)
-        if self._loss.refits_leaves and fit_point is not None:
-            # Leaves of non-smooth losses (absolute error) take the value that
-            # minimises the loss itself, not its Newton approximation.
-            weights = train.weights_or_ones
-            for node, start, stop in zip(
-                tree.leaf_nodes, tree.leaf_starts, tree.leaf_stops, strict=True
-            ):
-                rows = tree.sample_indices[start:stop]
-                tree.nodes["value"][node] = self._loss.refit_leaf(
-                    train.y[rows], fit_point[rows, column : column + 1], weights[rows]
-                )
-        return tree
 
     # -- scoring and early stopping ---------------------------------------
     def _make_scorer(self, early_stopping):
@@ -559,45 +518,54 @@ class BaseAccelBoost(BaseEstimator, ABC):
 
 
 class _Dataset:
-    """Training or validation data, binned, with the policy's state on it."""
+    """Training or validation data, binned, with the policy's state on it.
 
-    def __init__(self, estimator, X, y, sample_weight, training=False):
+    Parameters
+    ----------
+    X, y, sample_weight : ndarray
+        The data (``y`` encoded as the loss expects).
+    bin_mapper : BinMapper
+        The fitted bin mapper.
+    ensemble : TreeEnsemble
+        The model; the state starts at its baseline (see ``replay``).
+    classes : ndarray or None
+        Class labels, to give a scorer ``y`` as the user gave it.
+    training : bool, default=False
+        Whether the policy's training-only state (``aux``) is kept.
+    """
+
+    def __init__(self, X, y, sample_weight, bin_mapper, ensemble, classes=None,
+                 training=False):
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
         self.n = X.shape[0]
-        self.X_binned = estimator._bin_mapper.transform(X)
-        self.missing_bin = estimator._bin_mapper.missing_bin_
-        self._decode = getattr(estimator, "classes_", None)
-        ensemble = estimator._ensemble
+        self.X_binned = bin_mapper.transform(X)
+        self.missing_bin = bin_mapper.missing_bin_
+        self._classes = classes
         policy = ensemble.policy
-        self.aux = policy.new_aux(None) if training else None
+        self.aux = policy.new_aux() if training else None
         self._loss_value = None
         self.state = policy.start(np.tile(ensemble.baseline, (self.n, 1)))
-        if ensemble.n_stages:
-            # Warm start: replay the fitted stages, momentum state included.
-            before_step = None
-            if training:
-                gradients_at = self._gradients_at(estimator._loss)
 
-                def before_step(state, stage, outputs):
-                    policy.replay_aux(gradients_at, state, stage, outputs, self.aux)
+    def replay(self, ensemble, gradients_at=None):
+        """Warm start: apply the fitted stages, momentum state included.
 
-            for state in ensemble.replay(
-                self.X_binned, True, self.missing_bin, before_step
-            ):
-                self.state = state
+        With ``gradients_at`` (training data) the policy's ``aux`` is rebuilt
+        along the way.
+        """
+        if not ensemble.n_stages:
+            return
+        policy = ensemble.policy
+        before_step = None
+        if gradients_at is not None:
 
-    def _gradients_at(self, loss):
-        g = np.empty((loss.n_outputs, self.n), dtype=Y_DTYPE)
-        h = np.empty_like(g)
-        weights = self.weights_or_ones
+            def before_step(state, stage, outputs):
+                policy.replay_aux(gradients_at, state, stage, outputs, self.aux)
 
-        def gradients_at(raw):
-            loss.gradient_hessian(self.y, raw, weights, g, h)
-            return g, h
-
-        return gradients_at
+        for state in ensemble.replay(self.X_binned, True, self.missing_bin,
+                                     before_step):
+            self.state = state
 
     @property
     def raw(self):
@@ -624,17 +592,11 @@ class _Dataset:
         self.advance(ensemble.policy.step(self.state, outputs, ensemble.stages[-1]))
 
     @property
-    def weights_or_ones(self):
-        if self.sample_weight is None:
-            return np.ones(self.n, dtype=Y_DTYPE)
-        return self.sample_weight
-
-    @property
     def y_original(self):
         """Targets as the user gave them (class labels for classifiers)."""
-        if self._decode is None:
+        if self._classes is None:
             return self.y
-        return self._decode[self.y.astype(np.intp)]
+        return self._classes[self.y.astype(np.intp)]
 
     def scoring_subsample(self, seed):
         if self.n <= _SCORER_SUBSAMPLE:
@@ -698,16 +660,30 @@ _COMMON_DOC = """
     momentum : float in [0, 1) or "nesterov", default=0.5
         Momentum of "stacking": a constant ``beta``, or Nesterov's schedule
         ``beta_t`` (0, 0, 0.28, 0.43, ... -> 1). Ignored otherwise.
-    restart : {"function", "gradient"} or None, default="function"
+    restart : {"function", "gradient", "validation"} or None, default="function"
         Safeguard for momentum. "function": the training loss never rises. A
         stage whose momentum step would raise it is undone and redone
         without momentum; a plain step that still raises it (a Newton step
         with tiny hessians, where momentum pushed the scores far out) is
         halved until it does not. "gradient": momentum is dropped after a
-        step that goes uphill along the gradient at the fit point. Ignored
-        with "zero".
+        step that goes uphill along the gradient at the fit point.
+        "validation": momentum is dropped after a stage whose validation
+        score fell (every stage is scored, on data held out as for early
+        stopping). Ignored with "zero".
+    momentum_offset : int, default=0
+        The first ``momentum_offset`` stages are plain boosting steps;
+        momentum starts after them. Ignored with "zero".
+    hybrid_patience : int or None, default=None
+        Switch from momentum to plain boosting for good once the validation
+        score (the training score without validation data) has not improved
+        for this many stages: momentum for the fast start, plain steps for
+        the fine end. Every stage is scored, on data held out as for early
+        stopping. None never switches. Ignored with "zero".
     agbm_gamma : float, default=0.1
         AGBM's step ``gamma`` of the momentum sequence.
+    max_delta_step : float or None, default=None
+        Cap on the absolute value of each leaf's step before the learning
+        rate (XGBoost's ``max_delta_step``); None for no cap.
 
     Attributes
     ----------
@@ -720,12 +696,14 @@ _COMMON_DOC = """
         Number of momentum restarts.
     train_score_ : ndarray of shape (n_iter_ + 1,) or (0,)
         Score on the training data before the first stage and after each
-        one, when early stopping is on (empty otherwise, as scoring costs a
-        pass over the data): minus the loss, or the ``scoring`` score on at
-        most 10,000 training samples for another scorer.
+        one, when stages are scored: with early stopping, or with a momentum
+        rule that reads the scores (``restart="validation"``,
+        ``hybrid_patience``); empty otherwise, as scoring costs a pass over
+        the data. Minus the loss, or the ``scoring`` score on at most 10,000
+        training samples for another scorer.
     validation_score_ : ndarray of shape (n_iter_ + 1,) or (0,)
-        Score on the validation data; empty without early stopping or with
-        ``validation_fraction=None``.
+        Score on the validation data; empty when stages are not scored or
+        with ``validation_fraction=None``.
     stage_coef_ : ndarray of shape (n_trees,)
         Weight of each tree in the final model, after restarts.
     stage_momentum_ : ndarray of shape (n_iter_,)
@@ -734,7 +712,8 @@ _COMMON_DOC = """
     restart_stages_ : ndarray of shape (n_restarts_,)
         Stages (0-based) whose momentum was restarted: with "function" the
         stage redone without momentum, with "gradient" the uphill stage
-        after which the momentum was dropped.
+        after which the momentum was dropped, with "validation" the stage
+        whose validation score fell.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -793,7 +772,10 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         stage_init="zero",
         momentum=0.5,
         restart="function",
+        momentum_offset=0,
+        hybrid_patience=None,
         agbm_gamma=0.1,
+        max_delta_step=None,
     ):
         super().__init__(
             loss=loss,
@@ -817,7 +799,10 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
             stage_init=stage_init,
             momentum=momentum,
             restart=restart,
+            momentum_offset=momentum_offset,
+            hybrid_patience=hybrid_patience,
             agbm_gamma=agbm_gamma,
+            max_delta_step=max_delta_step,
         )
 
     def _encode_y(self, y, sample_weight):
@@ -920,7 +905,10 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         stage_init="zero",
         momentum=0.5,
         restart="function",
+        momentum_offset=0,
+        hybrid_patience=None,
         agbm_gamma=0.1,
+        max_delta_step=None,
     ):
         super().__init__(
             loss=loss,
@@ -944,7 +932,10 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
             stage_init=stage_init,
             momentum=momentum,
             restart=restart,
+            momentum_offset=momentum_offset,
+            hybrid_patience=hybrid_patience,
             agbm_gamma=agbm_gamma,
+            max_delta_step=max_delta_step,
         )
 
     def _encode_y(self, y, sample_weight):

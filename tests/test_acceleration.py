@@ -267,12 +267,124 @@ def test_warm_start_continues_the_recursion(params):
     assert_array_equal(warm.decision_function(X), at_once.decision_function(X))
 
 
-def test_warm_start_cannot_change_the_policy():
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(stage_init="stacking"),
+        dict(restart="gradient"),
+        dict(momentum_offset=3),
+        dict(hybrid_patience=4),
+    ],
+)
+def test_warm_start_cannot_change_the_policy(change):
     X, y, _ = _problem(300)
-    model = AccelBoostRegressor(max_iter=5, warm_start=True).fit(X, y)
+    model = AccelBoostRegressor(
+        max_iter=5, warm_start=True, stage_init="stacking", momentum=0.5
+    ).fit(X, y)
+    if "stage_init" in change:
+        model = AccelBoostRegressor(max_iter=5, warm_start=True).fit(X, y)
+    before = model.predict(X)
     with pytest.raises(ValueError, match="warm_start cannot change stage_init"):
-        model.set_params(max_iter=10, stage_init="stacking").fit(X, y)
+        model.set_params(max_iter=10, **change).fit(X, y)
     assert model.n_iter_ == 5
+    assert_array_equal(model.predict(X), before)
+
+
+# -- momentum rules: offset, hybrid, validation restart, leaf cap -------------
+def _stacking(**params):
+    common = dict(max_leaf_nodes=8, learning_rate=0.3, random_state=0,
+                  stage_init="stacking")
+    return AccelBoostRegressor(**{**common, **params})
+
+
+def test_momentum_offset_takes_plain_steps_first():
+    X, y, _ = _problem(1500)
+    model = _stacking(max_iter=40, momentum=0.6, momentum_offset=10,
+                      restart=None).fit(X, y)
+    momentum = model.stage_momentum_
+    # Stages 1..10 are plain, stage 11 starts the momentum afresh (beta 0).
+    assert_array_equal(momentum[:11], 0.0)
+    assert_array_equal(momentum[11:], 0.6)
+    plain = _stacking(max_iter=10, stage_init="zero").fit(X, y)
+    offset = _stacking(max_iter=10, momentum=0.6, momentum_offset=10).fit(X, y)
+    assert_array_equal(offset.predict(X), plain.predict(X))
+
+
+def test_hybrid_switches_to_plain_for_good_after_patience():
+    X, y, _ = _problem(3000)
+    X_tr, y_tr, X_val, y_val = X[:600], y[:600], X[600:], y[600:]
+    patience = 5
+    # Nesterov with large steps on few rows overfits soon: the switch happens.
+    model = _stacking(max_iter=150, momentum="nesterov", learning_rate=0.8,
+                      hybrid_patience=patience, early_stopping=False).fit(
+        X_tr, y_tr, X_val=X_val, y_val=y_val
+    )
+    scores = model.validation_score_
+    assert len(scores) == model.n_iter_ + 1  # every stage scored, no stop
+    stale = np.flatnonzero(
+        [np.argmax(scores[: k + 1]) < k - patience for k in range(len(scores))]
+    )
+    assert stale.size, "the test needs a fit whose validation score stalls"
+    switch = stale[0]  # stages fitted when the rule first fires
+    momentum = model.stage_momentum_
+    assert np.any(momentum[:switch] > 0)
+    assert_array_equal(momentum[switch:], 0.0)
+
+
+def test_hybrid_that_never_fires_changes_nothing():
+    X, y, _ = _problem(2000)
+    common = dict(max_iter=30, momentum="nesterov", validation_fraction=0.2)
+    hybrid = _stacking(hybrid_patience=1000, early_stopping=False, **common)
+    # The same held-out rows, through early stopping that never stops.
+    reference = _stacking(early_stopping=True, n_iter_no_change=1000, **common)
+    assert_array_equal(hybrid.fit(X, y).predict(X), reference.fit(X, y).predict(X))
+    assert_array_equal(hybrid.validation_score_, reference.validation_score_)
+
+
+def test_validation_restart_drops_momentum_after_a_worse_score():
+    X, y, _ = _problem(2000)
+    model = _stacking(max_iter=120, momentum=0.8, learning_rate=0.6,
+                      restart="validation", early_stopping=False,
+                      validation_fraction=0.3).fit(X, y)
+    scores = model.validation_score_
+    momentum = model.stage_momentum_
+    fell = [
+        s for s in range(1, model.n_iter_)
+        if scores[s + 1] < scores[s] and momentum[s] > 0
+    ]
+    assert fell, "the test needs a fit whose validation score falls"
+    assert_array_equal(model.restart_stages_, fell)
+    for s in fell:
+        if s + 1 < model.n_iter_:
+            assert momentum[s + 1] == 0.0  # the next stage starts afresh
+
+
+def test_rules_that_read_scores_hold_out_data_without_early_stopping():
+    X, y, _ = _problem(500)
+    model = _stacking(max_iter=5, restart="validation", early_stopping=False).fit(
+        X, y
+    )
+    assert len(model.validation_score_) == 6 and model.n_iter_ == 5
+    plain = _stacking(max_iter=5, stage_init="zero", restart="validation",
+                      early_stopping=False).fit(X, y)
+    assert len(plain.validation_score_) == 0  # no momentum, nothing to watch
+
+
+def test_max_delta_step_caps_every_leaf():
+    X, y, _ = _problem(1000)
+    y = 50 * y  # large Newton steps
+    cap = 2.0
+    model = _stacking(max_iter=10, stage_init="zero", max_delta_step=cap).fit(X, y)
+    for nodes in model._ensemble.trees:
+        leaves = nodes["is_leaf"].astype(bool)
+        assert np.all(np.abs(nodes["value"][leaves]) <= cap)
+    assert any(
+        np.isclose(np.abs(nodes["value"][nodes["is_leaf"].astype(bool)]), cap).any()
+        for nodes in model._ensemble.trees
+    )
+    loose = _stacking(max_iter=10, stage_init="zero", max_delta_step=1e9).fit(X, y)
+    free = _stacking(max_iter=10, stage_init="zero").fit(X, y)
+    assert_array_equal(loose.predict(X), free.predict(X))
 
 
 @pytest.mark.parametrize(
@@ -283,6 +395,9 @@ def test_warm_start_cannot_change_the_policy():
         ({"momentum": "adam"}, "'momentum' parameter"),
         ({"restart": "always"}, "'restart' parameter"),
         ({"agbm_gamma": 0.0}, "'agbm_gamma' parameter"),
+        ({"momentum_offset": -1}, "'momentum_offset' parameter"),
+        ({"hybrid_patience": 0}, "'hybrid_patience' parameter"),
+        ({"max_delta_step": 0.0}, "'max_delta_step' parameter"),
     ],
 )
 def test_bad_acceleration_parameters_are_rejected(params, match):

@@ -11,7 +11,7 @@ import accelboost._ensemble as ensemble_module
 from accelboost._engine.common import NODE_DTYPE
 from accelboost._engine.predictor import pack_trees
 from accelboost._ensemble import TreeEnsemble
-from accelboost._stages import make_policy
+from accelboost._stages import Schedule, make_policy
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -60,7 +60,7 @@ def random_stages(rng, policy, n_stages):
     """Stages as a fit makes them: restarts and halved steps now and then."""
     stages, index = [], 1
     for _ in range(n_stages):
-        stage = policy.plan(index)
+        stage = policy.plan(Schedule(index))
         if rng.rand() < 0.2:
             stage = replace(stage, step_scale=float(rng.choice([0.5, 0.25, 0.0])))
         stages.append(stage)
@@ -328,7 +328,7 @@ def test_pickle_round_trip(name, when):
 def test_stage_needs_one_tree_per_output_and_role():
     rng = np.random.RandomState(11)
     ensemble = new_ensemble("agbm", 2)
-    stage = ensemble.policy.plan(1)
+    stage = ensemble.policy.plan(Schedule(1))
     tree = random_tree(rng)
     with pytest.raises(ValueError, match="2 role"):
         ensemble.add_stage([[tree, tree]], stage)

@@ -3,7 +3,13 @@
 import numpy as np
 from numpy.testing import assert_allclose, assert_array_equal
 
-from accelboost._stages import AGBMInit, StackingInit, Stage, nesterov_momentum
+from accelboost._stages import (
+    AGBMPolicy,
+    Schedule,
+    StackingPolicy,
+    Stage,
+    nesterov_momentum,
+)
 
 
 def reference_nesterov_betas(n):
@@ -23,11 +29,11 @@ def test_nesterov_schedule():
 
 
 def test_plans_reset_after_a_restart():
-    policy = StackingInit(0.1, 0.8)
-    assert policy.plan(1) == Stage(momentum=0.0, reset=True, index=1)
-    assert policy.plan(2).momentum == 0.8
-    assert AGBMInit(0.1).plan(1).momentum == 1.0  # theta_0 = 2 / 2
-    assert AGBMInit(0.1).plan(3).momentum == 0.5  # theta_2 = 2 / 4
+    policy = StackingPolicy(0.1, 0.8)
+    assert policy.plan(Schedule(1)) == Stage(momentum=0.0, index=1)
+    assert policy.plan(Schedule(2)).momentum == 0.8
+    assert AGBMPolicy(0.1).plan(Schedule(1)).momentum == 1.0  # theta_0 = 2 / 2
+    assert AGBMPolicy(0.1).plan(Schedule(3)).momentum == 0.5  # theta_2 = 2 / 4
 
 
 def _random_outputs(rng, n_stages, shape, n_roles):
@@ -37,7 +43,7 @@ def _random_outputs(rng, n_stages, shape, n_roles):
 def test_stacking_step_is_the_momentum_recursion():
     rng = np.random.RandomState(0)
     nu = 0.3
-    policy = StackingInit(nu, "nesterov")
+    policy = StackingPolicy(nu, "nesterov")
     outputs = _random_outputs(rng, 12, (50, 2), 1)
     state = policy.start(np.full((50, 2), 0.7))
     F, d = np.full((50, 2), 0.7), np.zeros((50, 2))
@@ -46,7 +52,7 @@ def test_stacking_step_is_the_momentum_recursion():
         F_next_expected = F + beta * d + nu * b
         d = beta * d + nu * b
         F = F_next_expected
-        state = policy.step(state, [b], policy.plan(t))
+        state = policy.step(state, [b], policy.plan(Schedule(t)))
         assert_allclose(state[0], F, rtol=1e-12)
         assert_allclose(state[1], d, rtol=1e-12)
 
@@ -54,7 +60,7 @@ def test_stacking_step_is_the_momentum_recursion():
 def test_agbm_step_is_the_corrected_residual_recursion():
     rng = np.random.RandomState(1)
     eta, gamma = 0.3, 0.1
-    policy = AGBMInit(eta, gamma)
+    policy = AGBMPolicy(eta, gamma)
     outputs = _random_outputs(rng, 10, (40, 1), 2)
     f = h = np.full((40, 1), -0.2)
     state = policy.start(f.copy())
@@ -62,16 +68,16 @@ def test_agbm_step_is_the_corrected_residual_recursion():
         theta = 2 / (m + 2)
         g = (1 - theta) * f + theta * h
         f, h = g + eta * b1, h + gamma * eta / theta * b2
-        state = policy.step(state, [b1, b2], policy.plan(m + 1))
+        state = policy.step(state, [b1, b2], policy.plan(Schedule(m + 1)))
         assert_allclose(state[0], f, rtol=1e-12)
         assert_allclose(state[1], h, rtol=1e-12)
 
 
 def test_agbm_reset_sets_h_to_f():
-    policy = AGBMInit(0.5, 0.1)
+    policy = AGBMPolicy(0.5, 0.1)
     f, h = np.ones((3, 1)), np.full((3, 1), 5.0)
     b1, b2 = np.full((3, 1), 2.0), np.zeros((3, 1))
-    f_new, h_new = policy.step((f, h), [b1, b2], policy.plan(1))
+    f_new, h_new = policy.step((f, h), [b1, b2], policy.plan(Schedule(1)))
     assert_array_equal(f_new, f + 0.5 * b1)  # a plain step from f
     assert_array_equal(h_new, f)
 
@@ -79,8 +85,8 @@ def test_agbm_reset_sets_h_to_f():
 def test_corrected_residual_uses_the_plus_sign():
     g, h = np.array([[2.0, -1.0]]), np.array([[1.0, 0.5]])
     aux = {"c": np.array([[1.0, 1.0]]), "b2": np.array([[0.25, 3.0]])}
-    stage = AGBMInit(0.1).plan(3)  # m = 2
-    c = AGBMInit._corrected_residual(g, h, stage, aux)
+    stage = AGBMPolicy(0.1).plan(Schedule(3))  # m = 2
+    c = AGBMPolicy._corrected_residual(g, h, stage, aux)
     assert_allclose(c, [[-2.0 + 0.75 * 0.75, 2.0 + 0.75 * -2.0]])
 
 
@@ -88,14 +94,14 @@ def test_coefficient_space_gives_the_data_space_model():
     # Folding coefficients into trees is exact: stepping the recursion on
     # unit vectors gives weights w with F = F_0 + sum_j w_j b_j.
     rng = np.random.RandomState(2)
-    for policy in (StackingInit(0.2, 0.9), StackingInit(0.5, "nesterov"),
-                   AGBMInit(0.4, 0.2)):
+    for policy in (StackingPolicy(0.2, 0.9), StackingPolicy(0.5, "nesterov"),
+                   AGBMPolicy(0.4, 0.2)):
         roles = policy.n_roles
         outputs = _random_outputs(rng, 15, (30, 1), roles)
         state = policy.start(np.zeros((30, 1)))
         coef = policy.start(np.zeros(0))
         for t, outs in enumerate(outputs, start=1):
-            stage = policy.plan(1 if t == 7 else t)  # a reset in the middle
+            stage = policy.plan(Schedule(1 if t == 7 else t))  # a reset in the middle
             state = policy.step(state, outs, stage)
             n = len(coef[0])
             coef = tuple(np.concatenate([c, np.zeros(roles)]) for c in coef)
