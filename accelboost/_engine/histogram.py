@@ -71,31 +71,32 @@ def _fill_lanes(lanes, column, sample_indices, all_rows, gradients, hessians,
 
 
 @njit(nogil=True, cache=True)
-def _feature_histogram(
-    f, sample_indices, X_binned, n_bins_non_missing, gradients, hessians,
-    hessians_are_constant, hist,
+def _feature_histograms(
+    first, stop, sample_indices, X_binned, n_bins_non_missing, gradients,
+    hessians, hessians_are_constant, hist,
 ):
-    """Fill ``hist[f]``; rows are ``sample_indices``, or every row in order.
+    """Fill ``hist[first:stop]``; rows are ``sample_indices``, or every row.
 
     Every row in order (the root) is told by empty ``sample_indices`` with
     non-empty gradients: a run-time test, as a literal flag made Numba
     compile each kernel twice.
     """
-    h_f = hist[f]
-    all_rows = sample_indices.shape[0] != gradients.shape[0]
-    column = X_binned[:, f]
-    n_node = gradients.shape[0]
-    # Literal lane counts, so that each loop is unrolled.
-    if n_node >= _MIN_LANE_ROWS and n_bins_non_missing[f] <= _MAX_LANE_BINS:
-        _fill_lanes(_LANES, column, sample_indices, all_rows, gradients, hessians,
-                    hessians_are_constant, h_f)
-    else:
-        _fill_lanes(1, column, sample_indices, all_rows, gradients, hessians,
-                    hessians_are_constant, h_f)
-    if hessians_are_constant and n_node > 0:
-        constant = hessians[0]
-        for b in range(h_f.shape[0]):
-            h_f[b, HIST_HESS] = h_f[b, HIST_COUNT] * constant
+    for f in range(first, stop):
+        h_f = hist[f]
+        all_rows = sample_indices.shape[0] != gradients.shape[0]
+        column = X_binned[:, f]
+        n_node = gradients.shape[0]
+        # Literal lane counts, so that each loop is unrolled.
+        if n_node >= _MIN_LANE_ROWS and n_bins_non_missing[f] <= _MAX_LANE_BINS:
+            _fill_lanes(_LANES, column, sample_indices, all_rows, gradients,
+                        hessians, hessians_are_constant, h_f)
+        else:
+            _fill_lanes(1, column, sample_indices, all_rows, gradients,
+                        hessians, hessians_are_constant, h_f)
+        if hessians_are_constant and n_node > 0:
+            constant = hessians[0]
+            for b in range(h_f.shape[0]):
+                h_f[b, HIST_HESS] = h_f[b, HIST_COUNT] * constant
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -104,23 +105,9 @@ def _histogram_parallel(
     hessians_are_constant, hist,
 ):
     for f in prange(X_binned.shape[1]):
-        _feature_histogram(
-            np.intp(f), sample_indices, X_binned, n_bins_non_missing, gradients,
-            hessians, hessians_are_constant, hist,
-        )
-
-
-# Not a branch of the parallel kernel: there, Numba would turn the lanes'
-# np.zeros outside a prange into a parallel region of its own.
-@njit(nogil=True, cache=True)
-def _histogram_serial(
-    sample_indices, X_binned, n_bins_non_missing, gradients, hessians,
-    hessians_are_constant, hist,
-):
-    for f in range(X_binned.shape[1]):
-        _feature_histogram(
-            np.intp(f), sample_indices, X_binned, n_bins_non_missing, gradients,
-            hessians, hessians_are_constant, hist,
+        _feature_histograms(
+            np.intp(f), np.intp(f + 1), sample_indices, X_binned,
+            n_bins_non_missing, gradients, hessians, hessians_are_constant, hist,
         )
 
 
@@ -133,8 +120,12 @@ def _histogram(
         _histogram_parallel(sample_indices, X_binned, n_bins_non_missing,
                             gradients, hessians, hessians_are_constant, hist)
     else:
-        _histogram_serial(sample_indices, X_binned, n_bins_non_missing,
-                          gradients, hessians, hessians_are_constant, hist)
+        # Not a branch of the parallel kernel: there, Numba would turn the
+        # lanes' np.zeros outside a prange into a parallel region of its own.
+        _feature_histograms(
+            np.intp(0), np.intp(X_binned.shape[1]), sample_indices, X_binned,
+            n_bins_non_missing, gradients, hessians, hessians_are_constant, hist,
+        )
 
 
 @njit(nogil=True, cache=True)
