@@ -173,7 +173,6 @@ class TreeEnsemble:
         self.baseline = np.asarray(baseline, dtype=np.float64)
         self.policy = policy
         self.trees: list[np.ndarray] = []
-        self.columns: list[int] = []
         self.stages: list[Stage] = []
         self._recursion = _CoefficientRecursion(policy, self.n_outputs)
         self._drop_derived()
@@ -218,9 +217,7 @@ class TreeEnsemble:
                 "tree(s) each"
             )
         for trees in trees_by_role:
-            for column, tree in enumerate(trees):
-                self.trees.append(tree)
-                self.columns.append(column)
+            self.trees.extend(trees)
         self.stages.append(stage)
         self._coef = None
         self._folded = None
@@ -230,7 +227,6 @@ class TreeEnsemble:
         other = TreeEnsemble.__new__(TreeEnsemble)
         other.__dict__.update(self.__dict__)
         other.trees = list(self.trees)
-        other.columns = list(self.columns)
         other.stages = list(self.stages)
         other._recursion = self._recursion.copy()
         other._packed = self._packed.copy()
@@ -241,9 +237,15 @@ class TreeEnsemble:
         packed = self._packed
         if packed.n_trees < len(self.trees):
             packed.append(
-                self.trees[packed.n_trees :], self.columns[packed.n_trees :]
+                self.trees[packed.n_trees :],
+                self.columns[packed.n_trees :].tolist(),
             )
         return packed.arrays
+
+    @property
+    def columns(self) -> np.ndarray:
+        """Output column of each tree: stages hold, per role, one per column."""
+        return np.arange(len(self.trees)) % self.n_outputs
 
     def raw_predict(self, X, binned=False, missing_bin=0) -> np.ndarray:
         """Raw predictions of shape (n_samples, n_outputs), coefficients folded."""
