@@ -339,7 +339,7 @@ def _flights() -> _Table:
     dates = pd.to_datetime(
         dict(year=frame["year"], month=frame["month"], day=frame["day"])
     )
-    frame = frame.assign(weekday=dates.dt.weekday)
+    frame = frame.assign(weekday=dates.dt.day_of_week)
     columns = ["month", "day", "weekday", "sched_dep_time", "sched_arr_time",
                "carrier", "flight", "tailnum", "origin", "dest", "distance"]
     X = _matrix(frame, columns, {})
