@@ -687,6 +687,7 @@ def run_grid(
             break
         n_leaves, method, lr = job
         record = run_fit(dataset, method, n_leaves, lr, max_iter, n_threads)
+        record["commit"] = results["accelboost"]["commit"]
         record_fit(record)
         summary["done"] += 1
         if record["status"] == "ok":
@@ -930,7 +931,8 @@ def format_report(tables: list[dict[str, Any]]) -> str:
             f"{info['description']}. Rows: {info['n_train']:,} train, "
             f"{info['n_val']:,} validation, {info['n_test']:,} test; "
             f"{info['n_features']} features; {config['max_iter']} stages. "
-            f"accelboost {(results.get('accelboost') or {}).get('commit') or '?'}.",
+            "accelboost commit(s): " + ", ".join(
+                sorted({str(f.get("commit"))[:10] for f in results["fits"]})) + ".",
             "",
         ]
         for cell in cells:
