@@ -84,9 +84,8 @@ def _walk_tree(nodes, x_row, binned, missing_bin=None):
 def _make_binned_data(seed, n_samples=300, n_features=4, nan_fraction=0.1, max_bins=32):
     """Random features (continuous, tied, low-cardinality) with NaNs, binned.
 
-    Returns ``X, mapper, X_binned, padded_thresholds`` where the padded
-    thresholds are laid out as the grower expects: (n_features, max_bins),
-    padded with +inf.
+    Returns ``X, mapper, X_binned, mapper.thresholds_`` (the thresholds as
+    the grower takes them: (n_features, max_bins), padded with +inf).
     """
     rng = np.random.RandomState(seed)
     columns = []
@@ -103,10 +102,7 @@ def _make_binned_data(seed, n_samples=300, n_features=4, nan_fraction=0.1, max_b
     X = np.column_stack(columns)
     mapper = BinMapper(max_bins=max_bins, random_state=0)
     X_binned = mapper.fit_transform(X)
-    padded = np.full((n_features, max_bins), np.inf)
-    for f, t in enumerate(mapper.bin_thresholds_):
-        padded[f, : len(t)] = t
-    return X, mapper, X_binned, padded
+    return X, mapper, X_binned, mapper.thresholds_
 
 
 @pytest.fixture

@@ -158,6 +158,28 @@ def test_transform_equals_searchsorted(seed, max_bins):
         assert_array_equal(binned[:, f], reference_bins(X[:, f], t, max_bins))
 
 
+@pytest.mark.parametrize("max_bins", [2, 5, 255])
+def test_thresholds_table_is_the_padded_thresholds(max_bins):
+    # ``thresholds_`` is what the grower reads a split's raw threshold from:
+    # every feature's thresholds, then +inf up to max_bins columns.
+    rng = np.random.RandomState(7)
+    X = np.column_stack([make_column(k, rng, n=500) for k in KINDS])
+    with np.errstate(over="ignore", invalid="ignore"):
+        mapper = BinMapper(max_bins=max_bins).fit(X)
+    table = mapper.thresholds_
+    assert table.shape == (X.shape[1], max_bins) and table.dtype == np.float64
+    binned = mapper.transform(X)
+    for f, t in enumerate(mapper.bin_thresholds_):
+        assert_array_equal(table[f, : len(t)], t)
+        assert np.all(table[f, len(t) :] == np.inf)
+        # A split ``bin <= b`` is the split ``x <= thresholds_[f, b]``.
+        values = ~np.isnan(X[:, f])
+        for b in range(mapper.n_bins_non_missing_[f]):
+            assert_array_equal(
+                binned[values, f] <= b, X[values, f] <= table[f, b]
+            )
+
+
 def test_map_to_bins_kernel_equals_searchsorted():
     # The kernel on its own, with thresholds of different lengths per feature
     # padded with +inf, and a C-ordered input.

@@ -80,7 +80,12 @@ class BinMapper:
     Attributes
     ----------
     bin_thresholds_ : list of ndarray
-        Thresholds of each feature.
+        Thresholds of each feature (``n_bins_non_missing_[f] - 1`` of them).
+    thresholds_ : ndarray of shape (n_features, max_bins), dtype float64
+        The same thresholds padded with +inf into one array, as
+        ``transform`` and the tree grower read them: ``thresholds_[f, b]`` is
+        the upper edge of bin ``b`` of feature ``f`` (+inf for its last
+        non-missing bin), so a split ``bin <= b`` is ``x <= thresholds_[f, b]``.
     n_bins_non_missing_ : ndarray of shape (n_features,), dtype uint32
         Number of non-missing bins of each feature.
     missing_bin_ : int
@@ -127,20 +132,21 @@ class BinMapper:
         self.n_bins_non_missing_ = np.array(
             [len(t) + 1 for t in self.bin_thresholds_], dtype=np.uint32
         )
+        # Padded into one array so the kernels see a regular layout.
+        self.thresholds_ = np.full(
+            (len(self.bin_thresholds_), self.max_bins), np.inf, dtype=X_DTYPE
+        )
+        for f, t in enumerate(self.bin_thresholds_):
+            self.thresholds_[f, : len(t)] = t
         self.missing_bin_ = self.max_bins
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Map ``X`` to bins, as a Fortran-ordered uint8 array."""
-        n_features = len(self.bin_thresholds_)
-        # Pad thresholds into one array so the kernel sees a regular layout.
-        padded = np.full((n_features, self.max_bins), np.inf, dtype=X_DTYPE)
-        for f, t in enumerate(self.bin_thresholds_):
-            padded[f, : len(t)] = t
         binned = np.empty(X.shape, dtype=X_BINNED_DTYPE, order="F")
         map_to_bins(
             np.asarray(X, dtype=X_DTYPE),
-            padded,
+            self.thresholds_,
             self.n_bins_non_missing_,
             self.missing_bin_,
             binned,
