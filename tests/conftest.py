@@ -5,11 +5,20 @@ loops) on purpose: it is the yardstick the Numba kernels are measured
 against, so it must not share their code paths.
 """
 
+from collections import namedtuple
+
 import numpy as np
 import pytest
 
 from accelboost._engine.binning import BinMapper
 from accelboost._threads import numba_threads
+
+#: One candidate split of the brute-force search (the kernel's ``SplitInfo``
+#: fields, plus the number of rows sent left).
+Candidate = namedtuple(
+    "Candidate",
+    "gain feature bin missing_go_left sum_gradient_left sum_hessian_left count_left",
+)
 
 
 def _score(sum_g, sum_h, l2):
@@ -38,7 +47,7 @@ def _brute_force_splits(
 
     Tries every feature, every bin threshold and both missing directions,
     summing gradients and hessians over boolean masks of the rows. Returns a
-    list of ``(gain, feature, bin, missing_go_left, G_L, H_L, n_L)``.
+    list of ``Candidate``.
     """
     g = gradients[rows]
     h = hessians[rows]
@@ -59,7 +68,7 @@ def _brute_force_splits(
                 if min(n_l, n_r) < min_samples_leaf or min(h_l, h_r) < min_hessian:
                     continue
                 gain = _score(g_l, h_l, l2) + _score(g_r, h_r, l2) - parent
-                out.append((gain, f, b, missing_left, g_l, h_l, n_l))
+                out.append(Candidate(gain, f, b, missing_left, g_l, h_l, n_l))
     return out
 
 

@@ -189,17 +189,19 @@ def test_two_leaf_tree_is_the_brute_force_best_split(
         min_samples_leaf,
         params.min_hessian_to_split,
     )
-    best = max(candidates, key=lambda c: c[0])
+    best = max(candidates, key=lambda c: c.gain)
     root = nodes[0]
-    assert root["feature_idx"] == best[1]
-    assert_allclose(root["gain"], best[0], rtol=1e-9)
+    assert root["feature_idx"] == best.feature
+    assert_allclose(root["gain"], best.gain, rtol=1e-9)
     left = goes_left(
         X_binned[:, root["feature_idx"]],
         root["bin_threshold"],
         root["missing_go_left"],
         mapper.missing_bin_,
     )
-    best_left = goes_left(X_binned[:, best[1]], best[2], best[3], mapper.missing_bin_)
+    best_left = goes_left(
+        X_binned[:, best.feature], best.bin, best.missing_go_left, mapper.missing_bin_
+    )
     assert np.array_equal(left, best_left) or np.array_equal(left, ~best_left)
     assert nodes[root["left"]]["count"] == left.sum()
     assert_allclose(

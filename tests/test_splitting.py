@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from accelboost._engine.splitting import find_best_split, leaf_value, partition
+from accelboost._engine.splitting import (
+    SplitInfo,
+    find_best_split,
+    leaf_value,
+    partition,
+)
 from accelboost._threads import numba_threads
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -75,35 +80,41 @@ def test_find_best_split_equals_brute_force(
     goes_left,
 ):
     X, g, h, rows, n_bins = make_node(seed, with_missing=with_missing)
-    gain, feature, bin_, missing_left, g_l, h_l, n_l = search(
-        X, g, h, rows, n_bins, l2, min_samples_leaf, min_hessian
-    )
+    split = search(X, g, h, rows, n_bins, l2, min_samples_leaf, min_hessian)
+    assert isinstance(split, SplitInfo)
+    gain, feature, bin_ = split.gain, split.feature, split.bin
+    missing_left = split.missing_go_left
+    g_l, h_l = split.sum_gradient_left, split.sum_hessian_left
     candidates = brute_force_splits(
         X, rows, g, h, n_bins, MISSING_BIN, l2, min_samples_leaf, min_hessian
     )
     assert candidates, "the test data must admit some split"
-    best = max(candidates, key=lambda c: c[0])
-    assert_allclose(gain, best[0], rtol=1e-10)
+    best = max(candidates, key=lambda c: c.gain)
+    assert_allclose(gain, best.gain, rtol=1e-10)
     # The returned split is a real candidate achieving that gain, and the
     # left sums it reports are those of the rows it sends left.
     assert 0 <= feature < X.shape[1]
     assert 0 <= bin_ < n_bins[feature]
     left = goes_left(X[rows, feature], bin_, missing_left, MISSING_BIN)
-    assert n_l == left.sum()
+    n_l = left.sum()
     assert_allclose(g_l, g[rows][left].sum(), rtol=1e-10, atol=1e-10)
     assert_allclose(h_l, h[rows][left].sum(), rtol=1e-10)
     assert min(n_l, len(rows) - n_l) >= min_samples_leaf
     assert min(h_l, h[rows].sum() - h_l) >= min_hessian
     matching = [
-        c for c in candidates if (c[1], c[2], c[3]) == (feature, bin_, missing_left)
+        c
+        for c in candidates
+        if (c.feature, c.bin, c.missing_go_left) == (feature, bin_, missing_left)
     ]
     assert len(matching) == 1
-    assert_allclose(matching[0][0], gain, rtol=1e-10)
+    assert_allclose(matching[0].gain, gain, rtol=1e-10)
     # The split itself is the brute-force argmax, not only its gain: both
     # divide the node's rows the same way (several (bin, direction) pairs can
     # give one partition, e.g. around a bin the node does not populate).
-    best_left = goes_left(X[rows, best[1]], best[2], best[3], MISSING_BIN)
-    assert best[1] == feature
+    best_left = goes_left(
+        X[rows, best.feature], best.bin, best.missing_go_left, MISSING_BIN
+    )
+    assert best.feature == feature
     assert np.array_equal(left, best_left) or np.array_equal(left, ~best_left)
     if not (X[rows, feature] == MISSING_BIN).any():
         # No missing value seen: NaN at predict time follows the majority.
@@ -114,16 +125,15 @@ def test_no_admissible_split(brute_force_splits):
     X, g, h, rows, n_bins = make_node(0)
     # min_samples_leaf above half the node: no split can satisfy it.
     result = search(X, g, h, rows, n_bins, 0.0, len(rows) // 2 + 1, 0.0)
-    assert result[1] == -1
-    assert result[0] == -np.inf
+    assert result == SplitInfo(-np.inf, -1, -1, False, 0.0, 0.0)
     # Likewise when no side can reach the minimum hessian.
     result = search(X, g, h, rows, n_bins, 0.0, 1, h[rows].sum())
-    assert result[1] == -1
+    assert result.feature == -1
     # A node whose only feature is constant and has no NaN has no split.
     Xc = np.zeros((50, 1), dtype=np.uint8, order="F")
     rows_c = np.arange(50, dtype=np.uint32)
     one_bin = np.array([1], dtype=np.uint32)
-    assert search(Xc, g[:50], h[:50], rows_c, one_bin, 0.0, 1, 0.0)[1] == -1
+    assert search(Xc, g[:50], h[:50], rows_c, one_bin, 0.0, 1, 0.0).feature == -1
     assert not brute_force_splits(Xc, rows_c, g, h, one_bin, MISSING_BIN, 0.0, 1, 0)
 
 
@@ -138,7 +148,8 @@ def test_single_bin_feature_does_not_rely_on_unsigned_wraparound():
     h = np.ones(40)
     rows = np.arange(40, dtype=np.uint32)
     result = search(X, g, h, rows, np.array([1, 2], dtype=np.uint32), 0.0, 1, 0.0)
-    assert (result[1], result[2], result[6]) == (1, 0, 20)
+    # Unit hessians: the left hessian counts the rows that go left.
+    assert (result.feature, result.bin, result.sum_hessian_left) == (1, 0, 20)
 
 
 def test_constant_feature_with_missing_splits_missing_apart():
@@ -149,12 +160,10 @@ def test_constant_feature_with_missing_splits_missing_apart():
     g = np.where(X[:, 0] == MISSING_BIN, 1.0, -1.0)
     h = np.ones(n)
     rows = np.arange(n, dtype=np.uint32)
-    gain, feature, bin_, missing_left, g_l, h_l, n_l = search(
-        X, g, h, rows, np.array([1], dtype=np.uint32), 0.0, 1, 0.0
-    )
-    assert (feature, bin_, missing_left, n_l) == (0, 0, False, 40)
-    assert_allclose([g_l, h_l], [-40.0, 40.0])
-    assert_allclose(gain, 40.0**2 / 40 + 20.0**2 / 20 - 20.0**2 / 60)
+    split = search(X, g, h, rows, np.array([1], dtype=np.uint32), 0.0, 1, 0.0)
+    assert (split.feature, split.bin, split.missing_go_left) == (0, 0, False)
+    assert_allclose([split.sum_gradient_left, split.sum_hessian_left], [-40.0, 40.0])
+    assert_allclose(split.gain, 40.0**2 / 40 + 20.0**2 / 20 - 20.0**2 / 60)
 
 
 @pytest.mark.parametrize("missing_sign", [1.0, -1.0])
@@ -168,12 +177,11 @@ def test_missing_values_go_to_the_side_that_gains_more(missing_sign):
     g = np.concatenate([-np.ones(30), np.ones(30), missing_sign * np.ones(30)])
     h = np.ones(n)
     rows = np.arange(n, dtype=np.uint32)
-    _, feature, bin_, missing_left, _, _, n_l = search(
-        X, g, h, rows, np.array([2], dtype=np.uint32), 0.0, 1, 0.0
-    )
-    assert (feature, bin_) == (0, 0)
-    assert missing_left == (missing_sign < 0)
-    assert n_l == (60 if missing_sign < 0 else 30)
+    split = search(X, g, h, rows, np.array([2], dtype=np.uint32), 0.0, 1, 0.0)
+    assert (split.feature, split.bin) == (0, 0)
+    assert split.missing_go_left == (missing_sign < 0)
+    # Unit hessians: the left hessian counts the rows that go left.
+    assert split.sum_hessian_left == (60 if missing_sign < 0 else 30)
 
 
 def test_l2_changes_the_chosen_split(brute_force_splits):
@@ -191,10 +199,10 @@ def test_l2_changes_the_chosen_split(brute_force_splits):
     for l2 in (0.0, 50.0):
         result = search(X, g, h, rows, n_bins, l2, 1, 0.0)
         candidates = brute_force_splits(X, rows, g, h, n_bins, MISSING_BIN, l2, 1, 0)
-        best = max(candidates, key=lambda c: c[0])
-        assert (result[1], result[2]) == (best[1], best[2])
-        assert_allclose(result[0], best[0], rtol=1e-10)
-        chosen.add((result[1], result[2]))
+        best = max(candidates, key=lambda c: c.gain)
+        assert (result.feature, result.bin) == (best.feature, best.bin)
+        assert_allclose(result.gain, best.gain, rtol=1e-10)
+        chosen.add((result.feature, result.bin))
     assert len(chosen) == 2, "l2 should change the best split on this data"
 
 
@@ -208,7 +216,7 @@ def test_find_best_split_thread_count_independent():
             results.append(search(X, g, h, rows, n_bins, 0.5, 5, 0.1))
     assert results[0] == results[1]
     # Duplicated features tie: the lowest feature index wins.
-    assert results[0][1] < 4
+    assert results[0].feature < 4
 
 
 @pytest.mark.parametrize("l2", [0.0, 0.1, 3.0])

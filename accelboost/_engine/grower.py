@@ -171,19 +171,19 @@ def _take_slot(pool, free, n_free):
 def _find_split(hist, ints, floats, node, n_bins_non_missing, missing_bin, l2,
                 min_samples_leaf, min_hessian, min_gain):
     """Record the node's best split; False if none beats ``min_gain``."""
-    gain, feature, bin_, missing_left, g_l, h_l, _ = find_best_split(
+    split = find_best_split(
         hist, n_bins_non_missing, missing_bin, floats[node, _SUM_G],
         floats[node, _SUM_H], floats[node, _COUNT], l2, min_samples_leaf,
         min_hessian,
     )
-    if feature < 0 or not gain > min_gain:
+    if split.feature < 0 or not split.gain > min_gain:
         return False
-    ints[node, _FEATURE] = feature
-    ints[node, _BIN] = bin_
-    ints[node, _MISSING_LEFT] = missing_left
-    floats[node, _GAIN] = gain
-    floats[node, _LEFT_G] = g_l
-    floats[node, _LEFT_H] = h_l
+    ints[node, _FEATURE] = split.feature
+    ints[node, _BIN] = split.bin
+    ints[node, _MISSING_LEFT] = split.missing_go_left
+    floats[node, _GAIN] = split.gain
+    floats[node, _LEFT_G] = split.sum_gradient_left
+    floats[node, _LEFT_H] = split.sum_hessian_left
     return True
 
 
@@ -393,7 +393,8 @@ class TreeGrower:
     n_bins_non_missing : ndarray of uint32, shape (n_features,)
     missing_bin : int
     bin_thresholds : ndarray of float64, shape (n_features, n_bins)
-        Raw thresholds of each bin, padded with +inf.
+        Raw thresholds of each bin, padded with +inf
+        (``BinMapper.thresholds_``).
     params : TreeParams
     hessians_are_constant : bool
     n_threads : int

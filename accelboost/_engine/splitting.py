@@ -10,10 +10,39 @@ go to whichever side gains more; if the node saw no missing value they go to
 the side with more samples.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
 from .common import HIST_COUNT, HIST_GRAD, HIST_HESS
+
+#: The best split of a node (or of one feature), as ``find_best_split``
+#: returns it. A namedtuple is a plain struct in compiled code: building and
+#: reading one costs what the separate values did.
+#:
+#: gain : float
+#:     Twice the decrease of the second-order loss; -inf if no split.
+#: feature : int
+#:     Feature split on; -1 if no split satisfies the constraints.
+#: bin : int
+#:     Last bin that goes left (rows with ``bin <= bin`` go left); -1 if no
+#:     split.
+#: missing_go_left : bool
+#:     Where the rows of the missing bin go.
+#: sum_gradient_left, sum_hessian_left : float
+#:     Sums over the rows that go left.
+SplitInfo = namedtuple(
+    "SplitInfo",
+    [
+        "gain",
+        "feature",
+        "bin",
+        "missing_go_left",
+        "sum_gradient_left",
+        "sum_hessian_left",
+    ],
+)
 
 
 @njit(inline="always")
@@ -59,6 +88,7 @@ def _candidate_gain(
 @njit(nogil=True, cache=True)
 def _best_split_of_feature(
     hist_f,
+    feature,
     n_bins_non_missing,
     missing_bin,
     sum_g,
@@ -68,11 +98,11 @@ def _best_split_of_feature(
     min_samples_leaf,
     min_hessian,
 ):
-    """Best (gain, bin, missing_go_left, G_L, H_L, n_L) for one feature.
+    """Best ``SplitInfo`` of one feature (``hist_f`` is its histogram).
 
     Left-to-right scan with missing values on the right, then (only if the
     node has missing values) right-to-left with missing values on the left.
-    ``bin`` is the last bin that goes left; -1 means no admissible split.
+    ``bin == -1`` means no admissible split.
     """
     # Signed arithmetic on the bin count: as uint32 (NumPy, when the kernels
     # run as plain Python), ``n_bins_non_missing - 2`` wraps around.
@@ -83,7 +113,6 @@ def _best_split_of_feature(
     best_missing_left = False
     best_g = 0.0
     best_h = 0.0
-    best_n = 0.0
 
     has_missing = hist_f[missing_bin, HIST_COUNT] > 0
     # With missing values the last non-missing bin is a candidate too: it
@@ -101,7 +130,7 @@ def _best_split_of_feature(
             min_samples_leaf, min_hessian,
         )
         if gain > best_gain:
-            best_gain, best_bin, best_g, best_h, best_n = gain, b, g_l, h_l, n_l
+            best_gain, best_bin, best_g, best_h = gain, b, g_l, h_l
             # Without missing values in the node, NaN at predict time follows
             # the majority.
             best_missing_left = (not has_missing) and n_l >= count - n_l
@@ -121,8 +150,10 @@ def _best_split_of_feature(
             )
             if gain > best_gain:
                 best_gain, best_bin, best_missing_left = gain, b - 1, True
-                best_g, best_h, best_n = sum_g - g_r, sum_h - h_r, count - n_r
-    return best_gain, best_bin, best_missing_left, best_g, best_h, best_n
+                best_g, best_h = sum_g - g_r, sum_h - h_r
+    return SplitInfo(
+        best_gain, feature, best_bin, best_missing_left, best_g, best_h
+    )
 
 
 # Serial: a node's search is ~n_features x 256 steps, less than what waking a
@@ -143,48 +174,28 @@ def find_best_split(
 
     Returns
     -------
-    gain, feature, bin, missing_go_left, G_L, H_L, n_L
-        ``feature == -1`` when no split satisfies the constraints. Ties go to
-        the lowest feature index, so the result is thread-count independent.
+    split : SplitInfo
+        ``split.feature == -1`` (and ``split.gain == -inf``) when no split
+        satisfies the constraints. Ties go to the lowest feature index, so
+        the result is thread-count independent.
     """
-    n_features = hist.shape[0]
-    gains = np.empty(n_features)
-    bins = np.empty(n_features, dtype=np.int64)
-    missing_left = np.empty(n_features, dtype=np.bool_)
-    left_g = np.empty(n_features)
-    left_h = np.empty(n_features)
-    left_n = np.empty(n_features)
-    for f in range(n_features):
-        (gains[f], bins[f], missing_left[f], left_g[f], left_h[f], left_n[f]) = (
-            _best_split_of_feature(
-                hist[f],
-                n_bins_non_missing[f],
-                missing_bin,
-                sum_g,
-                sum_h,
-                count,
-                l2,
-                min_samples_leaf,
-                min_hessian,
-            )
+    best = SplitInfo(-np.inf, -1, -1, False, 0.0, 0.0)
+    for f in range(hist.shape[0]):
+        split = _best_split_of_feature(
+            hist[f],
+            f,
+            n_bins_non_missing[f],
+            missing_bin,
+            sum_g,
+            sum_h,
+            count,
+            l2,
+            min_samples_leaf,
+            min_hessian,
         )
-    best = -1
-    best_gain = -np.inf
-    for f in range(n_features):
-        if bins[f] >= 0 and gains[f] > best_gain:
-            best_gain = gains[f]
-            best = f
-    if best < 0:
-        return -np.inf, -1, -1, False, 0.0, 0.0, 0.0
-    return (
-        gains[best],
-        best,
-        bins[best],
-        missing_left[best],
-        left_g[best],
-        left_h[best],
-        left_n[best],
-    )
+        if split.bin >= 0 and split.gain > best.gain:
+            best = split
+    return best
 
 
 @njit(nogil=True, cache=True)
