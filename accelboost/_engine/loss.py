@@ -119,7 +119,6 @@ class Loss:
         Number of raw outputs per sample (1, or the number of classes).
     """
 
-    name = ""
     #: Whether the hessian is the same for all samples (when unweighted).
     constant_hessian = False
     #: Whether leaves are re-fitted after growth (e.g. medians).
@@ -165,7 +164,6 @@ class Loss:
 class SquaredError(Loss):
     """Half squared error ``(y - raw)^2 / 2``."""
 
-    name = "squared_error"
     constant_hessian = True
     _kernel = staticmethod(_squared_error_grad_hess)
     _pointwise_kernel = staticmethod(_squared_error_pointwise)
@@ -174,11 +172,9 @@ class SquaredError(Loss):
         return np.array([np.average(y, weights=sample_weight)])
 
 
-
 class AbsoluteError(Loss):
     """Absolute error ``|y - raw|``; leaves are weighted medians of residuals."""
 
-    name = "absolute_error"
     constant_hessian = True
     refits_leaves = True
     _kernel = staticmethod(_absolute_error_grad_hess)
@@ -187,7 +183,6 @@ class AbsoluteError(Loss):
     def baseline(self, y, sample_weight):
         return np.array([weighted_median(y, sample_weight)])
 
-
     def refit_leaf(self, y, raw, sample_weight):
         return weighted_median(y - raw[:, 0], sample_weight)
 
@@ -195,13 +190,11 @@ class AbsoluteError(Loss):
 class Poisson(Loss):
     """Half Poisson deviance with log link; ``y >= 0`` and ``sum(y) > 0``."""
 
-    name = "poisson"
     _kernel = staticmethod(_poisson_grad_hess)
     _pointwise_kernel = staticmethod(_poisson_pointwise)
 
     def baseline(self, y, sample_weight):
         return np.array([np.log(np.average(y, weights=sample_weight))])
-
 
     def inverse_link(self, raw):
         return np.exp(raw)
@@ -210,14 +203,12 @@ class Poisson(Loss):
 class BinaryLogLoss(Loss):
     """Binary cross-entropy with logit link; ``y`` in {0, 1}."""
 
-    name = "log_loss"
     _kernel = staticmethod(_binary_log_loss_grad_hess)
     _pointwise_kernel = staticmethod(_binary_log_loss_pointwise)
 
     def baseline(self, y, sample_weight):
         p = np.clip(np.average(y, weights=sample_weight), 1e-15, 1 - 1e-15)
         return np.array([np.log(p / (1 - p))])
-
 
     def inverse_link(self, raw):
         p = expit(raw[:, 0])
@@ -227,7 +218,6 @@ class BinaryLogLoss(Loss):
 class MultinomialLogLoss(Loss):
     """Multiclass cross-entropy with softmax link; ``y`` in {0, ..., K-1}."""
 
-    name = "log_loss"
     _kernel = staticmethod(_multinomial_grad_hess)
     _pointwise_kernel = staticmethod(_multinomial_pointwise)
 
@@ -238,7 +228,6 @@ class MultinomialLogLoss(Loss):
         p = np.clip(counts / counts.sum(), 1e-15, 1.0)
         log_p = np.log(p)
         return log_p - log_p.mean()
-
 
     def inverse_link(self, raw):
         return softmax(raw, axis=1)
@@ -268,4 +257,3 @@ def allocate_gradients(n_outputs: int, n_samples: int):
         np.empty((n_outputs, n_samples), dtype=G_H_DTYPE),
         np.empty((n_outputs, n_samples), dtype=G_H_DTYPE),
     )
-
