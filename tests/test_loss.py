@@ -8,6 +8,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, logsumexp, softmax, xlogy
 
+from accelboost._engine.common import NODE_DTYPE
+from accelboost._engine.grower import TreeGrower, TreeParams
 from accelboost._engine.loss import (
     AbsoluteError,
     BinaryLogLoss,
@@ -147,7 +149,7 @@ def test_absolute_error_gradient_and_hessian():
     # The true second derivative is 0 almost everywhere; the loss uses the
     # weight as a constant hessian (leaves are re-fitted as medians).
     assert_array_equal(h[0], sw)
-    assert loss.constant_hessian and loss.refits_leaves
+    assert loss.constant_hessian
 
 
 @pytest.mark.parametrize("loss", ALL_LOSSES, ids=loss_id)
@@ -306,14 +308,64 @@ def test_make_loss():
         make_loss("log_loss")
 
 
-def test_absolute_error_refit_leaf_is_median_of_residuals():
-    loss = AbsoluteError()
-    y = np.array([1.0, 5.0, 2.0, 8.0, -3.0])
-    raw = np.array([[0.0], [1.0], [1.0], [2.0], [0.0]])
-    # Residuals 1, 4, 1, 6, -3 with weights 1, 1, 1, 1, 1: median 1.
-    assert loss.refit_leaf(y, raw, np.ones(5)) == 1.0
-    # Weight 5 on the residual 6 moves the median there.
-    assert loss.refit_leaf(y, raw, np.array([1, 1, 1, 5, 1.0])) == 6.0
+def grown_tree(make_binned_data, y, raw):
+    """A tree grown on absolute-error gradients at ``raw``, its leaves' rows."""
+    X, mapper, X_binned, thresholds = make_binned_data(0, n_samples=400)
+    g, h = kernel(AbsoluteError(), y, raw[:, None], np.ones(len(y)))
+    tree = TreeGrower(
+        X_binned,
+        g[0],
+        h[0],
+        mapper.n_bins_non_missing_,
+        mapper.missing_bin_,
+        thresholds,
+        TreeParams(max_leaf_nodes=8, min_samples_leaf=10),
+        hessians_are_constant=True,
+    ).grow()
+    assert len(tree.leaf_nodes) > 3
+    return tree
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_absolute_error_refit_leaves_are_medians_of_residuals(
+    weighted, make_binned_data
+):
+    rng = np.random.RandomState(0)
+    y = rng.normal(size=400) * 3
+    raw = rng.normal(size=400)
+    tree = grown_tree(make_binned_data, y, raw)
+    # Integer weights: the weighted median is the median of repeated rows.
+    weights = rng.randint(1, 4, size=400).astype(float) if weighted else np.ones(400)
+    before = tree.nodes.copy()
+    AbsoluteError().refit_leaves(tree, y, raw, weights)
+    is_leaf = tree.nodes["is_leaf"].astype(bool)
+    for node, start, stop in zip(
+        tree.leaf_nodes, tree.leaf_starts, tree.leaf_stops, strict=True
+    ):
+        rows = tree.sample_indices[start:stop]
+        residuals = y[rows] - raw[rows]
+        expected = np.median(np.repeat(residuals, weights[rows].astype(int)))
+        assert tree.nodes["value"][node] == expected
+    # Only the leaves' values change.
+    assert not np.array_equal(tree.nodes["value"], before["value"])
+    assert_array_equal(tree.nodes[~is_leaf], before[~is_leaf])
+    for field in set(NODE_DTYPE.names) - {"value"}:
+        assert_array_equal(tree.nodes[field], before[field])
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [loss for loss in ALL_LOSSES if not isinstance(loss, AbsoluteError)],
+    ids=loss_id,
+)
+def test_smooth_losses_keep_the_newton_leaves(loss, make_binned_data):
+    rng = np.random.RandomState(1)
+    y = rng.normal(size=400)
+    raw = rng.normal(size=400)
+    tree = grown_tree(make_binned_data, y, raw)
+    before = tree.nodes.copy()
+    assert loss.refit_leaves(tree, y, raw, np.ones(400)) is None
+    assert_array_equal(tree.nodes, before)
 
 
 def test_weighted_median_examples():

@@ -121,8 +121,6 @@ class Loss:
 
     #: Whether the hessian is the same for all samples (when unweighted).
     constant_hessian = False
-    #: Whether leaves are re-fitted after growth (e.g. medians).
-    refits_leaves = False
 
     def __init__(self, n_outputs: int = 1):
         self.n_outputs = n_outputs
@@ -156,9 +154,26 @@ class Loss:
         """Map raw predictions to the response scale."""
         return raw
 
-    def refit_leaf(self, y, raw, sample_weight) -> float:
-        """Value of a leaf holding these samples (only if ``refits_leaves``)."""
-        raise NotImplementedError
+    def refit_leaves(self, tree, y, raw, sample_weight) -> None:
+        """Re-fit the values of a grown tree's leaves, in place.
+
+        The grower gives every leaf its Newton step; a loss whose Newton
+        approximation is poor (absolute error) overrides this to set each
+        leaf to the value that minimises the loss itself. The base class
+        keeps the Newton steps.
+
+        Parameters
+        ----------
+        tree : GrownTree
+            The tree just grown for output ``k``; ``tree.nodes["value"]`` of
+            its leaves is overwritten.
+        y : ndarray of shape (n_samples,)
+            Targets.
+        raw : ndarray of shape (n_samples,)
+            Output ``k`` of the raw prediction the tree was grown at.
+        sample_weight : ndarray of shape (n_samples,)
+            Weights (ones when the fit is unweighted).
+        """
 
 
 class SquaredError(Loss):
@@ -176,15 +191,20 @@ class AbsoluteError(Loss):
     """Absolute error ``|y - raw|``; leaves are weighted medians of residuals."""
 
     constant_hessian = True
-    refits_leaves = True
     _kernel = staticmethod(_absolute_error_grad_hess)
     _pointwise_kernel = staticmethod(_absolute_error_pointwise)
 
     def baseline(self, y, sample_weight):
         return np.array([weighted_median(y, sample_weight)])
 
-    def refit_leaf(self, y, raw, sample_weight):
-        return weighted_median(y - raw[:, 0], sample_weight)
+    def refit_leaves(self, tree, y, raw, sample_weight):
+        """Set each leaf to the weighted median of its rows' residuals."""
+        values = tree.nodes["value"]
+        for node, start, stop in zip(
+            tree.leaf_nodes, tree.leaf_starts, tree.leaf_stops, strict=True
+        ):
+            rows = tree.sample_indices[start:stop]
+            values[node] = weighted_median(y[rows] - raw[rows], sample_weight[rows])
 
 
 class Poisson(Loss):
