@@ -123,6 +123,8 @@ DEFAULT_TOLERANCE_PCT = 0.5
 EPS = 1e-15
 #: Exit status when the budget ran out before the grid was done.
 EXIT_INCOMPLETE = 3
+#: Stop a run after this many failed fits in a row.
+MAX_FAILURES_IN_A_ROW = 4
 #: Significant digits of the stored curves.
 _DIGITS = 8
 #: Parameter values of a new estimator parameter that keep old behaviour
@@ -595,7 +597,8 @@ def run_grid(
     max_minutes : float or None, default=25
         Stop between fits before a fit would end past this budget.
     retry_errors : bool, default=False
-        Refit fits whose stored record is an error.
+        Refit fits whose stored record is an error (they are refitted anyway
+        when the accelboost commit changed since).
     log : callable, default=print
         Progress output.
 
@@ -603,7 +606,8 @@ def run_grid(
     -------
     summary : dict
         ``done`` (fits run now), ``skipped`` (already stored), ``remaining``
-        (left by the budget), ``errors`` (failed now), ``unavailable``
+        (left by the budget or after too many failures in a row), ``errors``
+        (failed now), ``aborted`` (stopped by failures), ``unavailable``
         (methods skipped for missing parameters).
     """
     started = time.perf_counter()
@@ -633,15 +637,16 @@ def run_grid(
         record = stored.get((dataset.name, n_leaves, method, lr))
         if record is None:
             return True
-        if record.get("status") != "ok" and retry_errors:
-            return True
+        changed = record.get("commit") != results["accelboost"]["commit"]
+        if record.get("status") != "ok" and (retry_errors or changed):
+            return True  # asked to, or the code changed since it failed
         return not is_current(record, fit_params(method, n_leaves, lr, max_iter),
                               default_now if method == DEFAULT else None)
 
     jobs = plan(leaves, methods, learning_rates)
     todo = [j for j in jobs if pending(j)]
     summary = {"done": 0, "skipped": len(jobs) - len(todo), "remaining": 0,
-               "errors": 0, "unavailable": sorted(unavailable)}
+               "errors": 0, "aborted": False, "unavailable": sorted(unavailable)}
     log(f"{dataset.name}: {len(jobs)} fits in the grid, {summary['skipped']} "
         f"stored, {len(todo)} to run ({dataset.info()['n_train']:,} training rows)")
     if not todo:
@@ -671,6 +676,7 @@ def run_grid(
         stored[key] = record
         save_results(results, path)
 
+    failed_in_a_row = 0
     for index, job in enumerate(todo):
         if index == len(first):
             left = sum(estimate(j) for j in todo[index:])
@@ -696,10 +702,19 @@ def run_grid(
                 f"{record['best_val']:.6g} @ {record['best_stage']:>3}, test "
                 f"{record['test_at_best']:.6g}, restarts {record['n_restarts']}, "
                 f"{record['seconds']:.1f} s")
+            failed_in_a_row = 0
         else:
             summary["errors"] += 1
+            failed_in_a_row += 1
             log(f"  {n_leaves:>2} leaves {method:<22} lr={lr:<6g} ERROR "
                 f"{record['error']}")
+            if failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                summary["remaining"] = len(todo) - index - 1
+                summary["aborted"] = True
+                log(f"{failed_in_a_row} fits in a row failed: stopping (a broken "
+                    "build?); failed fits are retried once the commit changes, "
+                    "or with --retry-errors")
+                break
     log(f"{dataset.name}: {summary['done']} fits in "
         f"{(time.perf_counter() - started) / 60:.1f} min")
     return summary
@@ -1320,6 +1335,8 @@ def main(argv: list[str] | None = None) -> int:
         log=lambda text: print(text, flush=True),
     )
     print(f"report written to {write_report(args.results_dir)}")
+    if summary["aborted"]:
+        return 1
     if summary["remaining"]:
         return EXIT_INCOMPLETE
     return 1 if summary["errors"] else 0

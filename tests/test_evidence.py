@@ -152,7 +152,7 @@ def test_grid_runs_end_to_end_and_resumes(tiny, tmp_path):
     summary = _run(tiny, path)
     # 2 sizes x (3 methods x 2 rates + plain at 0.2 and 2.0).
     assert summary == {"done": 16, "skipped": 0, "remaining": 0, "errors": 0,
-                       "unavailable": []}
+                       "aborted": False, "unavailable": []}
     fits = json.loads(path.read_text())["fits"]
     assert len(fits) == 16 and all(f["status"] == "ok" for f in fits)
     for f in fits:
@@ -218,3 +218,24 @@ def test_report_has_every_section_and_a_conclusion_from_the_numbers(tiny,
         (tmp_path / "synthetic_regression.json").read_text()))
     rel = cells[0]["methods"]["beta=0.5"]["rel"]
     assert f"beta=0.5 vs tuned plain: synthetic_regression {rel:+.2f}%" in text
+
+
+def test_a_broken_build_stops_the_run_and_is_retried_later(tiny, tmp_path,
+                                                           monkeypatch):
+    def broken(dataset, method, leaves, lr, *args):
+        return {"dataset": dataset.name, "leaves": leaves, "method": method,
+                "learning_rate": lr, "status": "error", "error": "boom",
+                "params": evidence.fit_params(method, leaves, lr, 8)}
+
+    path = tmp_path / "t.json"
+    monkeypatch.setattr(evidence, "run_fit", broken)
+    monkeypatch.setattr(evidence, "_code_version", lambda: {"commit": "a"})
+    summary = _run(tiny, path)
+    assert summary["aborted"] and summary["done"] == evidence.MAX_FAILURES_IN_A_ROW
+    # Same commit: the failures are not retried; a new commit retries them.
+    monkeypatch.undo()
+    monkeypatch.setattr(evidence, "_code_version", lambda: {"commit": "a"})
+    assert _run(tiny, path, leaves=(2,), methods=["plain"])["done"] == 0
+    monkeypatch.setattr(evidence, "_code_version", lambda: {"commit": "b"})
+    summary = _run(tiny, path, leaves=(2,), methods=["plain"])
+    assert summary["done"] == 2 and summary["errors"] == 0  # plain at 0.1 and 1
