@@ -51,56 +51,29 @@ while os.getppid() == parent:
 
 @dataclass
 class BusyLoad:
-    """The running busy loop.
-
-    Attributes
-    ----------
-    pid : int
-        Its process id.
-    core : int or None
-        The core it is pinned to; None when pinning is unavailable.
-    started : float
-        ``time.perf_counter()`` when it started spinning.
-    """
+    """The running busy loop: its ``pid``, the ``core`` it is pinned to (None
+    where pinning is unavailable), and ``started`` (``perf_counter``)."""
 
     pid: int
     core: int | None
     started: float
 
-    def cpu_seconds(self) -> float | None:
-        """CPU seconds the loop has used so far (Linux; None elsewhere)."""
+    def summary(self) -> dict[str, float | int | None]:
+        """Pid, core, wall seconds and CPU share of the loop so far (Linux)."""
+        wall = time.perf_counter() - self.started
         try:
             with open(f"/proc/{self.pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError):
-            return None
-        utime, stime = int(fields[11]), int(fields[12])
-        return (utime + stime) / os.sysconf("SC_CLK_TCK")
-
-    def summary(self) -> dict[str, float | int | None]:
-        """Pid, core, wall seconds and CPU share of the loop so far."""
-        wall = time.perf_counter() - self.started
-        cpu = self.cpu_seconds()
-        return {
-            "pid": self.pid, "core": self.core, "wall_s": wall, "cpu_s": cpu,
-            "cpu_share": None if cpu is None or wall <= 0 else cpu / wall,
-        }
+            cpu = None
+        return {"pid": self.pid, "core": self.core, "wall_s": wall, "cpu_s": cpu,
+                "cpu_share": None if cpu is None or wall <= 0 else cpu / wall}
 
 
 def pick_core(preferred: int = BUSY_CORE) -> int:
-    """The core to keep busy: ``preferred`` if this process may use it,
-    else the highest core it may use (0 when affinity is unknown).
-
-    Parameters
-    ----------
-    preferred : int, default=1
-        The wanted core.
-
-    Returns
-    -------
-    core : int
-        A core number.
-    """
+    """``preferred`` if this process may use it, else the highest core it may
+    use."""
     if not hasattr(os, "sched_getaffinity"):
         return preferred
     cores = os.sched_getaffinity(0)
@@ -109,21 +82,8 @@ def pick_core(preferred: int = BUSY_CORE) -> int:
 
 @contextlib.contextmanager
 def busy_core(core: int = BUSY_CORE, timeout: float = 30.0) -> Iterator[BusyLoad]:
-    """Keep one core busy with a pure Python loop for the ``with`` block.
-
-    Parameters
-    ----------
-    core : int, default=1
-        The core to pin the loop to (ignored where pinning is unavailable or
-        the core is not usable).
-    timeout : float, default=30.0
-        Seconds to wait for the loop to start.
-
-    Yields
-    ------
-    load : BusyLoad
-        The running loop; it is killed and reaped on exit.
-    """
+    """Keep ``core`` busy with a pure Python loop for the ``with`` block; the
+    loop is killed and reaped on leaving it. Yields a :class:`BusyLoad`."""
     proc = subprocess.Popen(
         [sys.executable, "-c", _LOOP, str(os.getpid()), str(core)],
         stdout=subprocess.PIPE, text=True,

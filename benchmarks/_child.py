@@ -1,12 +1,12 @@
-"""Run one benchmark measurement in a fresh Python process.
+"""Measuring a fit: in a fresh Python process, and with CPU, memory and Numba
+probes.
 
-For any measuring function (bench_engine, contention, stages): the parent
-runs ``python -m benchmarks._child module:function JSON``, the child calls
-``function(**spec)`` and prints its JSON result on a line starting with
-``_RESULT_MARKER``, and the parent reads that line back. A fresh process
+:func:`run_child` runs ``python -m benchmarks._child module:function JSON``;
+the child calls ``function(**spec)`` and prints its JSON result on a line
+starting with ``BENCH_RESULT``, which the parent reads back. A fresh process
 per measurement means a first call pays Numba's cache load again (the
-warm-up measures it) and no state leaks from one library or configuration
-to the next.
+warm-up measures it) and no state leaks from one library or configuration to
+the next.
 """
 
 from __future__ import annotations
@@ -14,69 +14,36 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-#: The child prints its result on a line starting with this marker.
 _RESULT_MARKER = "BENCH_RESULT "
 _REPO_ROOT = Path(__file__).resolve().parent.parent
-
 #: Environment variables that cap OpenMP and BLAS thread pools.
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def child_env(n_threads: int | None) -> dict[str, str]:
-    """The environment of a child process.
-
-    Parameters
-    ----------
-    n_threads : int or None
-        Cap of the OpenMP and BLAS pools; ``None`` removes any cap, so each
-        library uses its own default (all CPUs).
-
-    Returns
-    -------
-    env : dict
-        A copy of this process's environment with the thread caps set and
-        the repository root on ``PYTHONPATH``.
-    """
-    env = dict(os.environ)
-    for name in THREAD_ENV:
-        if n_threads is None:
-            env.pop(name, None)
-        else:
-            env[name] = str(n_threads)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    return env
-
-
-def run_child(
-    target: str,
-    spec: dict[str, Any],
-    *,
-    n_threads: int | None,
-    timeout: float | None = None,
-    extra_env: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """Call a measuring function in a fresh process and return its result.
+def run_child(target: str, spec: dict[str, Any], *, n_threads: int | None,
+              timeout: float | None = None,
+              extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Call ``target`` (``"module:function"``) with ``spec`` in a fresh process.
 
     Parameters
     ----------
     target : str
-        ``"module:function"``, e.g. ``"benchmarks.bench_stages:measure_long"``.
+        E.g. ``"benchmarks.speed:measure_engine"``.
     spec : dict
         Keyword arguments of the function (JSON-serialisable).
     n_threads : int or None
-        Thread cap of the child's OpenMP and BLAS pools (see
-        :func:`child_env`).
+        Cap of the child's OpenMP and BLAS pools; None removes any cap.
     timeout : float or None, default=None
         Seconds after which the child is killed and an error recorded.
     extra_env : dict or None, default=None
-        More environment variables for the child (e.g. ``NUMBA_CACHE_DIR``).
+        More environment variables (e.g. ``NUMBA_CACHE_DIR``).
 
     Returns
     -------
@@ -84,46 +51,131 @@ def run_child(
         The function's result, or ``{**spec, "status": "error", "reason":
         ...}`` when the child failed, timed out or printed no result.
     """
+    env = dict(os.environ)
+    for name in THREAD_ENV:
+        env.pop(name, None)
+        if n_threads is not None:
+            env[name] = str(n_threads)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env.update(extra_env or {})
     command = [sys.executable, "-m", "benchmarks._child", target, json.dumps(spec)]
-    failed = {**spec, "status": "error"}
-    env = {**child_env(n_threads), **(extra_env or {})}
-    try:
-        # subprocess.run kills the child on any exception, Ctrl-C included.
-        proc = subprocess.run(
-            command, env=env, cwd=_REPO_ROOT, capture_output=True,
-            text=True, timeout=timeout, check=False,
-        )
+    try:  # subprocess.run kills the child on any exception, Ctrl-C included
+        proc = subprocess.run(command, env=env, cwd=_REPO_ROOT, capture_output=True,
+                              text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return {**failed, "reason": f"timed out after {timeout} s"}
+        return {**spec, "status": "error", "reason": f"timed out after {timeout} s"}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(_RESULT_MARKER):
             return json.loads(line[len(_RESULT_MARKER):])
     tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-    return {
-        **failed,
-        "reason": f"child exited with code {proc.returncode} and no result",
-        "stderr_tail": tail,
-    }
+    return {**spec, "status": "error", "stderr_tail": tail,
+            "reason": f"child exited with code {proc.returncode} and no result"}
+
+
+# -- probes -----------------------------------------------------------------------
+def cpu_seconds() -> float:
+    """CPU seconds this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all processes have spent busy since boot (Linux; else None)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def numba_counts(package: str = "accelboost") -> dict[str, int]:
+    """Compiled signatures and on-disk cache hits and misses of the Numba
+    dispatchers in a package's imported modules."""
+    counts = {"signatures": 0, "cache_hits": 0, "cache_misses": 0}
+    try:
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:
+        return counts
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if module is not None and (name == package or name.startswith(package + ".")):
+            found.update({id(v): v for v in vars(module).values()
+                          if isinstance(v, Dispatcher)})
+    for dispatcher in found.values():
+        counts["signatures"] += len(dispatcher.signatures)
+        stats = getattr(dispatcher, "stats", None)
+        if stats is not None:
+            counts["cache_hits"] += sum(stats.cache_hits.values())
+            counts["cache_misses"] += sum(stats.cache_misses.values())
+    return counts
+
+
+class FitProbe:
+    """Times a ``with`` block: wall and CPU seconds, the share of all CPUs
+    other processes took meanwhile (Linux), and the Numba signatures compiled
+    inside it (a warm-up gap). ``result()`` gives them as a dict."""
+
+    def __enter__(self) -> FitProbe:
+        self._signatures = numba_counts()["signatures"]
+        self._cpu, self._busy = cpu_seconds(), machine_busy_seconds()
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.start
+        self.cpu = cpu_seconds() - self._cpu
+        busy = machine_busy_seconds()
+        self.others = None
+        if busy is not None and self._busy is not None and self.wall > 0:
+            others = max(0.0, busy - self._busy - self.cpu)
+            self.others = others / (self.wall * (os.cpu_count() or 1))
+        self.compiled = numba_counts()["signatures"] - self._signatures
+
+    def result(self) -> dict[str, Any]:
+        """``fit_s``, ``fit_cpu_s``, ``others_cpu_share``, ``numba_compiled_in_fit``."""
+        return {"fit_s": self.wall, "fit_cpu_s": self.cpu,
+                "others_cpu_share": self.others,
+                "numba_compiled_in_fit": self.compiled}
+
+
+def status_mb(field: str) -> float | None:
+    """A ``Vm*`` field of ``/proc/self/status`` in MB (None off Linux)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Reset the resident-set high-water mark (``VmHWM``) to the current RSS
+    (Linux); False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def ru_maxrss_mb() -> float:
+    """The process's peak RSS as ``getrusage`` reports it, in MB."""
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Child side: call ``module:function`` with the JSON keyword arguments.
-
-    Parameters
-    ----------
-    argv : list of str or None, default=None
-        ``[target, spec_json]`` (default: ``sys.argv[1:]``).
-
-    Returns
-    -------
-    status : int
-        0 (failures are reported inside the result).
-    """
+    """Child side: call ``module:function`` with the JSON keyword arguments."""
     target, spec = argv if argv is not None else sys.argv[1:]
     module_name, function_name = target.split(":")
     function = getattr(importlib.import_module(module_name), function_name)
-    result = function(**json.loads(spec))
-    print(_RESULT_MARKER + json.dumps(result), flush=True)
+    print(_RESULT_MARKER + json.dumps(function(**json.loads(spec))), flush=True)
     return 0
 
 
