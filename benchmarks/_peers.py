@@ -1,406 +1,519 @@
-"""Uniform wrappers around accelboost and its peers for the benchmarks.
+"""accelboost and its peers, one class per library, set up for the same trees.
 
-Every library is set up for the same model, as far as the libraries allow
-(the exact keyword arguments are in the ``_*_params`` functions below and in
-the ``params`` of every result)::
+Every library gets the same model as far as the libraries allow (the exact
+keyword arguments are each class's :meth:`Library.params`, and are recorded
+in the ``params`` of every result)::
 
     setting            accelboost / sklearn   LightGBM               XGBoost (hist)
     trees              max_iter=N             n_estimators=N         n_estimators=N
-    learning rate      learning_rate=0.1      learning_rate=0.1      learning_rate=0.1
     tree growth        best-first,            best-first,            lossguide,
-                       max_leaf_nodes=31,     num_leaves=31,         max_leaves=31,
-                       max_depth=None         max_depth=-1           max_depth=0
+                       max_leaf_nodes=L       num_leaves=L           max_leaves=L
     bins (non-NaN)     max_bins=255           max_bin=255            max_bin=255
     samples per leaf   min_samples_leaf=20    min_child_samples=20   (see below)
     hessian per leaf   1e-3 (sklearn: fixed)  min_child_weight=1e-3  min_child_weight
-    L2 on leaves       l2_regularization=0    reg_lambda=0           reg_lambda=0
-    L1, split penalty  none                   reg_alpha=0,           reg_alpha=0,
-                                              min_split_gain=0       gamma=0
-    subsampling        none                   subsample=1,           subsample=1,
-                                              colsample_bytree=1     colsample_bytree=1
-    early stopping     early_stopping=False   no eval set            no eval set
+    L2, L1, penalty    l2_regularization=0    reg_lambda=0, ...      reg_lambda=0, ...
+    subsampling        none                   none                   none
+    early stopping     off                    no eval set            no eval set
     threads            n_threads (sklearn:    n_jobs                 n_jobs
                        threadpoolctl limit)
 
-Notes on the settings that cannot match exactly:
+What cannot match exactly: XGBoost has no minimum sample count per leaf, only
+a minimum hessian sum; for squared error every hessian is 1, so
+``min_child_weight=20`` is ``min_samples_leaf=20``, while for log loss (hessian
+``p (1 - p)``, varying) we use the 1e-3 floor of the others, which leaves its
+classification trees slightly less constrained. accelboost, scikit-learn and
+LightGBM find bin edges on a 200,000-row subsample; XGBoost sketches all rows.
+All start from the loss-optimal constant. Every fit time includes binning.
+scikit-learn's exact ``GradientBoosting`` (``sklearn_gb``) is the
+single-threaded, unbinned reference, not a rival.
 
-* XGBoost has no minimum sample count per leaf, only ``min_child_weight``, a
-  minimum hessian sum. For squared error every hessian is 1, so
-  ``min_child_weight=20`` *is* ``min_samples_leaf=20``. For log loss the
-  hessian ``p (1 - p)`` is at most 0.25 and varies, so no value is
-  equivalent: we use ``min_child_weight=1e-3``, the hessian floor the other
-  three also apply, which leaves XGBoost's binary trees slightly less
-  constrained than the others'.
-* XGBoost's ``max_bin`` counts value bins only (missing values are routed by
-  a learned default direction, not a bin), like scikit-learn's and
-  accelboost's ``max_bins``; its default of 256 is lowered to 255 so every
-  library uses at most 255 bins for non-missing values.
-* accelboost, scikit-learn and LightGBM find bin edges on a subsample of
-  200,000 rows (LightGBM's ``bin_construct_sample_cnt``); XGBoost sketches
-  all rows. All four start from the loss-optimal constant (the mean, or the
-  log-odds of the positive rate).
-* The fit time of every library includes its binning (accelboost and
-  scikit-learn inside ``fit``, LightGBM's ``Dataset`` and XGBoost's
-  ``QuantileDMatrix`` built by their scikit-learn wrappers inside ``fit``).
-* scikit-learn has no thread parameter: its OpenMP pool is limited with
-  ``threadpoolctl`` (and ``OMP_NUM_THREADS`` in the child process); the other
-  libraries get their own thread parameter, and every fit and predict runs
-  under the same ``threadpoolctl`` limit.
+:data:`METHODS` are what the comparisons run: accelboost's stage policies
+and the peers as plain boosting; :func:`fit_curve` fits one and records the
+held-out loss and the wall time after every stage.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import importlib
 import importlib.util
-from collections.abc import Callable
+import math
+import os
+import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-#: The two benchmark tasks.
-TASKS = ("regression", "binary")
+from ._child import FitProbe
+from ._report import error_run
+
+#: Squared-error regression, log-loss binary and multiclass classification.
+TASKS = ("regression", "binary", "multiclass")
+#: Rows and stages of the warm-up fits that absorb Numba's JIT compilation.
+WARMUP_ROWS, WARMUP_STAGES = 1_000, 3
 
 
-@dataclass(frozen=True)
+def usable_cpus() -> int:
+    """CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def heldout_loss(task: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
+    """Mean squared error (not halved) or mean log loss (probabilities of shape
+    (n,) for the positive class, or (n, K); clipped at 1e-15); inf when the
+    prediction is not finite."""
+    prediction = np.asarray(prediction, dtype=np.float64)
+    if task == "regression":
+        value = float(np.mean((y_true - prediction.reshape(-1)) ** 2))
+    else:
+        if prediction.ndim == 2 and task == "binary":
+            prediction = prediction[:, -1]
+        if prediction.ndim == 1:
+            p = np.where(y_true == 1, prediction, 1.0 - prediction)
+        else:
+            p = prediction[np.arange(len(y_true)), np.asarray(y_true, dtype=np.intp)]
+        value = float(-np.mean(np.log(np.clip(p, 1e-15, 1.0))))
+    return value if math.isfinite(value) else math.inf
+
+
+def _from_raw(task: str, raw: np.ndarray) -> np.ndarray:
+    """Predictions from raw scores: identity, sigmoid or softmax."""
+    if task == "regression":
+        return raw.reshape(-1)
+    with np.errstate(over="ignore", under="ignore"):
+        if task == "binary":
+            return 1.0 / (1.0 + np.exp(-raw.reshape(-1)))
+        exp = np.exp(raw - raw.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+# -- the libraries ------------------------------------------------------------------
 class Library:
-    """How to build, fit and query one library's estimator.
+    """One library: how to build its estimator for a task, count its trees,
+    clock its stages and score it after every stage."""
 
-    Attributes
-    ----------
-    name : str
-        The name used on the command line and in the results.
-    label : str
-        The name printed in tables.
-    module : str
-        The top-level module that must be importable.
-    params : callable
-        ``params(task, n_iter, n_threads, random_state)`` returns the keyword
-        arguments of the estimator.
-    factory : callable
-        ``factory(task)`` returns the estimator class (imports the library).
-    """
+    name = label = module = ""
+    #: ``module:class`` of the regressor and of the classifier.
+    classes = ("", "")
+    #: Keyword of the number of boosting iterations, of the leaves, of threads.
+    n_trees_key, leaves_key, threads_key = "n_estimators", "max_leaf_nodes", "n_jobs"
+
+    def available(self) -> tuple[bool, str]:
+        """Whether the library is installed (without importing it), and why not."""
+        try:
+            found = importlib.util.find_spec(self.module) is not None
+        except (ImportError, ValueError) as exc:
+            return False, f"{self.module} cannot be located: {exc}"
+        return (True, "") if found else (False, f"{self.module} is not installed")
+
+    def version(self) -> str:
+        """The installed version (imports the library)."""
+        return str(getattr(importlib.import_module(self.module), "__version__", "?"))
+
+    def estimator(self, task: str) -> type:
+        """The estimator class of a task (imports the library)."""
+        module, name = self.classes[task != "regression"].split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def _params(self, task: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def params(self, task: str, n_trees: int, *, leaves: int = 31,
+               learning_rate: float = 0.1, n_threads: int | None = 2,
+               seed: int = 0) -> dict[str, Any]:
+        """The estimator's keyword arguments; ``n_threads=None`` is the
+        library's all-cores setting."""
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        params = {**self._params(task), self.n_trees_key: n_trees,
+                  self.leaves_key: leaves, "learning_rate": learning_rate,
+                  "random_state": seed}
+        if self.threads_key:
+            params[self.threads_key] = usable_cpus() if n_threads is None else n_threads
+        return params
+
+    def make(self, task: str, n_trees: int, **kwargs: Any) -> Any:
+        """A fresh estimator: ``estimator(task)(**params(task, n_trees, ...))``."""
+        return self.estimator(task)(**self.params(task, n_trees, **kwargs))
+
+    def fitted(self, model: Any) -> int:
+        """Boosting iterations a fitted model has."""
+        return int(model.n_iter_)
+
+    def clock(self, model: Any, marks: list[float]) -> dict[str, Any] | None:
+        """Make ``model.fit`` append ``perf_counter()`` to ``marks`` after every
+        stage; returns the keyword arguments of ``fit`` that do it, or None when
+        the library has no per-stage hook."""
+        return None
+
+    def unclock(self, model: Any) -> None:
+        """Undo what :meth:`clock` set on the model."""
+
+    def predict(self, model: Any, X: np.ndarray, task: str) -> np.ndarray:
+        """Values (regression) or class probabilities."""
+        return model.predict(X) if task == "regression" else model.predict_proba(X)
+
+    def staged(self, model: Any, X: np.ndarray, task: str):
+        """Predictions after each stage, as :meth:`predict` gives them."""
+        if task == "regression":
+            return model.staged_predict(X)
+        return model.staged_predict_proba(X)
+
+    def staged_losses(self, model: Any, X: np.ndarray, y: np.ndarray,
+                      task: str) -> np.ndarray:
+        """:func:`heldout_loss` after every stage of a fitted model."""
+        return np.array([heldout_loss(task, y, p)
+                         for p in self.staged(model, X, task)], dtype=np.float64)
+
+
+def _sklearn_loss(task: str) -> str:
+    return "squared_error" if task == "regression" else "log_loss"
+
+
+class AccelBoost(Library):
+    """accelboost; its stages are clocked by an ``accelboost.callbacks`` callback."""
+
+    name = label = module = "accelboost"
+    classes = ("accelboost:AccelBoostRegressor", "accelboost:AccelBoostClassifier")
+    n_trees_key, threads_key = "max_iter", "n_threads"
+
+
+    def _params(self, task):
+        return {"loss": _sklearn_loss(task), "max_depth": None,
+                "min_samples_leaf": 20, "min_hessian_to_split": 1e-3,
+                "l2_regularization": 0.0, "max_bins": 255, "early_stopping": False}
+
+    def params(self, task, n_trees, *, n_threads=2, **kwargs):
+        params = super().params(task, n_trees, n_threads=n_threads, **kwargs)
+        params["n_threads"] = n_threads  # None: accelboost's own default
+        return params
+
+    def clock(self, model, marks):
+        return {"callbacks": [StageClock(marks)]}
+
+
+def StageClock(marks: list[float]) -> Any:
+    """An ``accelboost.callbacks.Callback`` that appends ``perf_counter()`` to
+    ``marks`` when the fit starts (before binning) and after every stage."""
+    from accelboost.callbacks import Callback
+
+    class _StageClock(Callback):
+        def before_fit(self, estimator):
+            marks.append(time.perf_counter())
+
+        def after_stage(self, info):
+            marks.append(time.perf_counter())
+
+    return _StageClock()
+
+
+class SklearnHGB(Library):
+    """scikit-learn's HistGradientBoosting: no per-stage hook, no thread
+    parameter (its OpenMP pool is capped with threadpoolctl by the caller)."""
+
+    name, label, module = "sklearn", "sklearn HGB", "sklearn"
+    classes = ("sklearn.ensemble:HistGradientBoostingRegressor",
+               "sklearn.ensemble:HistGradientBoostingClassifier")
+    n_trees_key, threads_key = "max_iter", None
+
+
+    def _params(self, task):
+        return {"loss": _sklearn_loss(task), "max_depth": None,
+                "min_samples_leaf": 20, "l2_regularization": 0.0,
+                "max_features": 1.0, "max_bins": 255, "early_stopping": False}
+
+
+class SklearnGB(Library):
+    """scikit-learn's exact GradientBoosting; clocked by its ``monitor``."""
+
+    name, label, module = "sklearn_gb", "sklearn GB (exact)", "sklearn"
+    classes = ("sklearn.ensemble:GradientBoostingRegressor",
+               "sklearn.ensemble:GradientBoostingClassifier")
+    threads_key = None
+
+
+    def _params(self, task):
+        return {"loss": _sklearn_loss(task), "max_depth": None,
+                "min_samples_leaf": 20, "subsample": 1.0}
+
+    def fitted(self, model):
+        return int(model.n_estimators_)
+
+    def clock(self, model, marks):
+        # Called after every stage; a truthy return would stop the fit.
+        return {"monitor": lambda *_: marks.append(time.perf_counter())}
+
+
+class _RawScores(Library):
+    """LightGBM and XGBoost: the held-out curve is the running sum of each
+    iteration's raw scores plus the model's constant, turned into predictions."""
+
+    def _margin(self, model, X, first=None):
+        """Raw scores of the whole model (``first=None``) or of iteration
+        ``first`` alone, shaped (n, K)."""
+        raise NotImplementedError
+
+    def staged(self, model, X, task):
+        full = self._margin(model, X)
+        parts = [self._margin(model, X, k) for k in range(self.fitted(model))]
+        raw = full - sum(parts, np.zeros_like(full))  # the starting constant
+        for part in parts:
+            raw = raw + part
+            yield _from_raw(task, raw)
+
+
+class LightGBM(_RawScores):
+    """LightGBM; clocked by a callback after every iteration."""
+
+    name, label, module = "lightgbm", "LightGBM", "lightgbm"
+    classes = ("lightgbm:LGBMRegressor", "lightgbm:LGBMClassifier")
+    leaves_key = "num_leaves"
+
+
+    def _params(self, task):
+        return {"objective": task, "boosting_type": "gbdt", "max_depth": -1,
+                "min_child_samples": 20, "min_child_weight": 1e-3,
+                "min_split_gain": 0.0, "reg_alpha": 0.0, "reg_lambda": 0.0,
+                "subsample": 1.0, "subsample_freq": 0, "colsample_bytree": 1.0,
+                "max_bin": 255, "bin_construct_sample_cnt": 200_000, "verbose": -1}
+
+    def fitted(self, model):
+        return int(model.booster_.current_iteration())
+
+    def clock(self, model, marks):
+        return {"callbacks": [lambda env: marks.append(time.perf_counter())]}
+
+    def _margin(self, model, X, first=None):
+        kwargs = {} if first is None else {"start_iteration": first,
+                                           "num_iteration": 1}
+        raw = model.booster_.predict(X, raw_score=True, **kwargs)
+        return np.asarray(raw, dtype=np.float64).reshape(len(X), -1)
+
+
+class XGBoost(_RawScores):
+    """XGBoost ``hist`` with ``lossguide`` growth; clocked by a callback."""
+
+    name, label, module = "xgboost", "XGBoost hist", "xgboost"
+    classes = ("xgboost:XGBRegressor", "xgboost:XGBClassifier")
+    leaves_key = "max_leaves"
+
+
+    def _params(self, task):
+        objective = {"regression": "reg:squarederror", "binary": "binary:logistic",
+                     "multiclass": "multi:softprob"}[task]
+        # Squared error: hessian 1 per row, so 20 is min_samples_leaf=20.
+        return {"objective": objective, "tree_method": "hist",
+                "grow_policy": "lossguide", "max_depth": 0, "max_bin": 255,
+                "min_child_weight": 20.0 if task == "regression" else 1e-3,
+                "reg_lambda": 0.0, "reg_alpha": 0.0, "gamma": 0.0,
+                "subsample": 1.0, "colsample_bytree": 1.0}
+
+    def fitted(self, model):
+        return int(model.get_booster().num_boosted_rounds())
+
+    def clock(self, model, marks):
+        import xgboost
+
+        class Clock(xgboost.callback.TrainingCallback):
+            def after_iteration(self, model, epoch, evals_log):
+                marks.append(time.perf_counter())
+                return False
+
+        model.set_params(callbacks=[Clock()])
+        return {}
+
+    def unclock(self, model):
+        model.set_params(callbacks=None)
+
+    def _margin(self, model, X, first=None):
+        booster = model.get_booster()
+        if first is None:
+            raw = booster.inplace_predict(X, predict_type="margin")
+        else:  # base_margin=0 replaces base_score: the tree alone
+            n_out = 1 if not hasattr(model, "classes_") or len(model.classes_) <= 2 \
+                else len(model.classes_)
+            zeros = np.zeros((len(X), n_out) if n_out > 1 else len(X))
+            raw = booster.inplace_predict(X, iteration_range=(first, first + 1),
+                                          predict_type="margin", base_margin=zeros)
+        return np.asarray(raw, dtype=np.float64).reshape(len(X), -1)
+
+
+#: The libraries, in table order.
+LIBRARIES: dict[str, Library] = {lib.name: lib for lib in (
+    AccelBoost(), SklearnHGB(), SklearnGB(), LightGBM(), XGBoost())}
+
+
+# -- methods ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Method:
+    """A boosting method: a library, and for accelboost its stage policy.
+    ``trees_per_stage`` is 2 for AGBM (two trees a stage), else 1."""
 
     name: str
     label: str
-    module: str
-    params: Callable[[str, int, int, int], dict[str, Any]]
-    factory: Callable[[str], type]
+    library: str
+    stage_init: str | None = None
+    momentum: float | str | None = None
+    trees_per_stage: int = 1
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether this is one of accelboost's accelerated policies."""
+        return self.stage_init in ("stacking", "agbm")
+
+    def params(self, task: str, learning_rate: float, leaves: int, n_trees: int,
+               n_threads: int | None = 2, seed: int = 0) -> dict[str, Any]:
+        """The estimator's keyword arguments."""
+        params = LIBRARIES[self.library].params(
+            task, n_trees, leaves=leaves, learning_rate=learning_rate,
+            n_threads=n_threads, seed=seed)
+        if self.library == "accelboost":
+            params.update(stage_init=self.stage_init, momentum=self.momentum,
+                          restart="function")
+        return params
 
 
-def _accelboost_params(
-    task: str, n_iter: int, n_threads: int, random_state: int
-) -> dict[str, Any]:
-    return {
-        "loss": "squared_error" if task == "regression" else "log_loss",
-        "learning_rate": 0.1,
-        "max_iter": n_iter,
-        "max_leaf_nodes": 31,
-        "max_depth": None,
-        "min_samples_leaf": 20,
-        "min_hessian_to_split": 1e-3,
-        "l2_regularization": 0.0,
-        "max_bins": 255,
-        "early_stopping": False,
-        "n_threads": n_threads,
-        "random_state": random_state,
-    }
+#: The methods, in table order.
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("zero", "zero (plain)", "accelboost", "zero", 0.5),
+    Method("stacking_0.5", "stacking b=0.5", "accelboost", "stacking", 0.5),
+    Method("stacking_0.8", "stacking b=0.8", "accelboost", "stacking", 0.8),
+    Method("stacking_0.9", "stacking b=0.9", "accelboost", "stacking", 0.9),
+    Method("stacking_nesterov", "stacking nesterov", "accelboost", "stacking",
+           "nesterov"),
+    Method("agbm", "agbm", "accelboost", "agbm", 0.5, trees_per_stage=2),
+    Method("sklearn", "sklearn HGB", "sklearn"),
+    Method("sklearn_gb", "sklearn GB (exact)", "sklearn_gb"),
+    Method("lightgbm", "LightGBM", "lightgbm"),
+    Method("xgboost", "XGBoost hist", "xgboost"),
+)}
+#: Plain gradient boosting: the reference of every comparison.
+PLAIN = "zero"
 
 
-def _accelboost_factory(task: str) -> type:
-    from accelboost import AccelBoostClassifier, AccelBoostRegressor
-
-    return AccelBoostRegressor if task == "regression" else AccelBoostClassifier
-
-
-def _sklearn_tree_params(task: str, random_state: int) -> dict[str, Any]:
-    """The settings scikit-learn's two boosting estimators spell alike."""
-    return {
-        "loss": "squared_error" if task == "regression" else "log_loss",
-        "learning_rate": 0.1,
-        "max_leaf_nodes": 31,
-        "max_depth": None,
-        "min_samples_leaf": 20,
-        "random_state": random_state,
-    }
+def available_methods(methods) -> tuple[list[str], dict[str, str]]:
+    """The methods whose library is installed, and why the others are not."""
+    runnable, skipped = [], {}
+    for method in methods:
+        ok, reason = LIBRARIES[METHODS[method].library].available()
+        if ok:
+            runnable.append(method)
+        else:
+            skipped[method] = reason
+    return runnable, skipped
 
 
-def _sklearn_params(
-    task: str, n_iter: int, n_threads: int, random_state: int
-) -> dict[str, Any]:
-    # No thread parameter: the OpenMP pool is limited by the caller.
-    return {
-        **_sklearn_tree_params(task, random_state),
-        "max_iter": n_iter,
-        "l2_regularization": 0.0,
-        "max_features": 1.0,
-        "max_bins": 255,
-        "early_stopping": False,
-    }
-
-
-def _sklearn_factory(task: str) -> type:
-    from sklearn.ensemble import (
-        HistGradientBoostingClassifier,
-        HistGradientBoostingRegressor,
-    )
-
-    if task == "regression":
-        return HistGradientBoostingRegressor
-    return HistGradientBoostingClassifier
-
-
-def _sklearn_gb_params(
-    task: str, n_iter: int, n_threads: int, random_state: int
-) -> dict[str, Any]:
-    # Exact (unbinned) splits and one thread: the reference, not a rival.
-    return {
-        **_sklearn_tree_params(task, random_state),
-        "n_estimators": n_iter,
-        "subsample": 1.0,
-    }
-
-
-def _sklearn_gb_factory(task: str) -> type:
-    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
-
-    if task == "regression":
-        return GradientBoostingRegressor
-    return GradientBoostingClassifier
-
-
-def _lightgbm_params(
-    task: str, n_iter: int, n_threads: int, random_state: int
-) -> dict[str, Any]:
-    return {
-        "objective": "regression" if task == "regression" else "binary",
-        "boosting_type": "gbdt",
-        "n_estimators": n_iter,
-        "learning_rate": 0.1,
-        "num_leaves": 31,
-        "max_depth": -1,
-        "min_child_samples": 20,  # min_data_in_leaf
-        "min_child_weight": 1e-3,  # min_sum_hessian_in_leaf
-        "min_split_gain": 0.0,
-        "reg_alpha": 0.0,
-        "reg_lambda": 0.0,  # lambda_l2
-        "subsample": 1.0,
-        "subsample_freq": 0,
-        "colsample_bytree": 1.0,
-        "max_bin": 255,
-        "bin_construct_sample_cnt": 200_000,
-        "n_jobs": n_threads,
-        "random_state": random_state,
-        "verbose": -1,
-    }
-
-
-def _lightgbm_factory(task: str) -> type:
-    import lightgbm
-
-    return lightgbm.LGBMRegressor if task == "regression" else lightgbm.LGBMClassifier
-
-
-def _xgboost_params(
-    task: str, n_iter: int, n_threads: int, random_state: int
-) -> dict[str, Any]:
-    return {
-        "objective": "reg:squarederror" if task == "regression" else "binary:logistic",
-        "n_estimators": n_iter,
-        "learning_rate": 0.1,
-        "tree_method": "hist",
-        "grow_policy": "lossguide",
-        "max_leaves": 31,
-        "max_depth": 0,  # unlimited (lossguide only)
-        "max_bin": 255,
-        # Squared error: hessian 1 per row, so 20 = min_samples_leaf=20.
-        # Log loss: no equivalent; the 1e-3 hessian floor of the others.
-        "min_child_weight": 20.0 if task == "regression" else 1e-3,
-        "reg_lambda": 0.0,
-        "reg_alpha": 0.0,
-        "gamma": 0.0,
-        "subsample": 1.0,
-        "colsample_bytree": 1.0,
-        "n_jobs": n_threads,
-        "random_state": random_state,
-    }
-
-
-def _xgboost_factory(task: str) -> type:
-    import xgboost
-
-    return xgboost.XGBRegressor if task == "regression" else xgboost.XGBClassifier
-
-
-#: The libraries the benchmarks know, in table order.
-LIBRARIES: dict[str, Library] = {
-    lib.name: lib
-    for lib in (
-        Library(
-            "accelboost", "accelboost", "accelboost",
-            _accelboost_params, _accelboost_factory,
-        ),
-        Library(
-            "sklearn", "sklearn HGB", "sklearn", _sklearn_params, _sklearn_factory
-        ),
-        Library(
-            "sklearn_gb", "sklearn GB (exact)", "sklearn", _sklearn_gb_params,
-            _sklearn_gb_factory,
-        ),
-        Library(
-            "lightgbm", "LightGBM", "lightgbm", _lightgbm_params, _lightgbm_factory
-        ),
-        Library(
-            "xgboost", "XGBoost hist", "xgboost", _xgboost_params, _xgboost_factory
-        ),
-    )
-}
-
-
-def is_available(name: str) -> tuple[bool, str]:
-    """Whether a library can be imported, without importing it.
+def fit_curve(method: str, data: Any, learning_rate: float, leaves: int,
+              max_trees: int, n_threads: int = 2, seed: int = 0) -> dict[str, Any]:
+    """Fit one method and record its held-out loss and wall time per stage.
 
     Parameters
     ----------
-    name : str
-        A key of :data:`LIBRARIES`.
+    method : str
+        A key of :data:`METHODS`.
+    data : Dataset
+        ``name``, ``task``, ``X_train``, ``y_train``, ``X_test``, ``y_test``.
+    learning_rate : float
+        Learning rate of every tree.
+    leaves : int
+        Leaves per tree at most.
+    max_trees : int
+        Boosting stages.
+    n_threads : int, default=2
+        Threads of the library (and the ``threadpoolctl`` cap of the fit).
+    seed : int, default=0
+        The estimator's ``random_state``.
 
     Returns
     -------
-    available : bool
-        True when the library's module is installed.
-    reason : str
-        Empty when available, else why not.
+    run : dict
+        The configuration and ``status``; for "ok": ``curve`` (held-out loss
+        after stages 1..max_trees, carried forward past an early stop),
+        ``seconds`` (from the ``fit`` call to the end of each stage),
+        ``timing`` ("measured" by the library's per-stage hook, or
+        "interpolated": a line from a one-stage fit to the full fit, for
+        scikit-learn's HGB, which has no hook), ``fit_s``, ``fit_cpu_s``,
+        ``others_cpu_share``, ``numba_compiled_in_fit``, ``n_stages_fitted``,
+        ``n_restarts`` and ``baseline_loss``.
     """
-    module = LIBRARIES[name].module
+    from threadpoolctl import threadpool_limits
+
+    spec = METHODS[method]
+    params = spec.params(data.task, learning_rate, leaves, max_trees, n_threads, seed)
+    run: dict[str, Any] = {"dataset": data.name, "method": method,
+                           "library": spec.library, "learning_rate": learning_rate,
+                           "leaves": leaves, "max_trees": max_trees, "params": params}
     try:
-        found = importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError) as exc:
-        return False, f"{module} cannot be located: {exc}"
-    return (True, "") if found else (False, f"{module} is not installed")
+        with threadpool_limits(limits=n_threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # overflow at huge learning rates
+            run.update(_fit_and_trace(LIBRARIES[spec.library], data, params,
+                                      max_trees))
+    except Exception as exc:  # one failed fit must not stop the benchmark
+        return error_run(run, exc)
+    run["status"] = "ok"
+    return run
 
 
-def library_version(name: str) -> str:
-    """The installed version of a library (imports it).
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`LIBRARIES`.
-
-    Returns
-    -------
-    version : str
-        ``__version__`` of the library's module, or ``"unknown"``.
-    """
-    module = importlib.import_module(LIBRARIES[name].module)
-    return str(getattr(module, "__version__", "unknown"))
-
-
-def estimator_params(
-    name: str, task: str, n_iter: int, n_threads: int, random_state: int = 0
-) -> dict[str, Any]:
-    """The keyword arguments the benchmark gives a library's estimator.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`LIBRARIES`.
-    task : {"regression", "binary"}
-        Squared-error regression or log-loss binary classification.
-    n_iter : int
-        Number of boosting iterations (one tree per iteration here).
-    n_threads : int
-        Number of threads the estimator may use.
-    random_state : int, default=0
-        Seed for the libraries' binning subsamples.
-
-    Returns
-    -------
-    params : dict
-        Keyword arguments for the estimator class.
-    """
-    _check_task(task)
-    return LIBRARIES[name].params(task, n_iter, n_threads, random_state)
+def _fit_and_trace(library, data, params, max_trees):
+    gc.collect()
+    cls = library.estimator(data.task)
+    model, marks = cls(**params), []
+    fit_kwargs = library.clock(model, marks)
+    with FitProbe() as probe:
+        model.fit(data.X_train, data.y_train, **(fit_kwargs or {}))
+    out = probe.result()
+    library.unclock(model)
+    n = library.fitted(model)
+    out.update(n_stages_fitted=n, n_restarts=int(getattr(model, "n_restarts_", 0)))
+    start = marks.pop(0) if library.name == "accelboost" and marks else probe.start
+    # LightGBM calls back after iterations that added no tree: the kept come first.
+    if fit_kwargs is not None and len(marks) >= n:
+        out["timing"], seconds = "measured", np.asarray(marks[:n]) - start
+    else:  # a one-stage fit is the intercept of a line through the full fit
+        one = cls(**{**params, library.n_trees_key: 1})
+        tic = time.perf_counter()
+        one.fit(data.X_train, data.y_train)
+        first = out["first_stage_fit_s"] = min(time.perf_counter() - tic,
+                                               out["fit_s"])
+        slope = (out["fit_s"] - first) / max(1, n - 1)
+        out["timing"], seconds = "interpolated", first + slope * np.arange(n)
+    losses = library.staged_losses(model, data.X_test, data.y_test, data.task)
+    out["baseline_loss"] = heldout_loss(data.task, data.y_test,
+                                        _baseline(data.task, data.y_train,
+                                                  len(data.y_test)))
+    curve, times = np.full(max_trees, np.inf), np.full(max_trees, np.nan)
+    k = min(len(losses), n, max_trees)
+    curve[:k], times[:k] = losses[:k], seconds[:k]
+    if 0 < k < max_trees:  # stopped early: the model stays as it is
+        curve[k:], times[k:] = curve[k - 1], times[k - 1]
+    out["curve"], out["seconds"] = curve, times
+    return out
 
 
-def make_estimator(
-    name: str, task: str, n_iter: int, n_threads: int, random_state: int = 0
-) -> Any:
-    """A fresh, unfitted estimator of a library for a task.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`LIBRARIES`.
-    task : {"regression", "binary"}
-        Squared-error regression or log-loss binary classification.
-    n_iter : int
-        Number of boosting iterations.
-    n_threads : int
-        Number of threads the estimator may use.
-    random_state : int, default=0
-        Seed for the libraries' binning subsamples.
-
-    Returns
-    -------
-    estimator : object
-        A scikit-learn compatible estimator.
-    """
-    params = estimator_params(name, task, n_iter, n_threads, random_state)
-    return LIBRARIES[name].factory(task)(**params)
-
-
-def predict_for_loss(task: str, estimator: Any, X: np.ndarray) -> np.ndarray:
-    """The prediction the task's loss is computed from.
-
-    Parameters
-    ----------
-    task : {"regression", "binary"}
-        The benchmark task.
-    estimator : object
-        A fitted estimator.
-    X : ndarray of shape (n_samples, n_features)
-        Data to predict.
-
-    Returns
-    -------
-    prediction : ndarray of shape (n_samples,)
-        Predicted values (regression) or positive-class probabilities.
-    """
-    _check_task(task)
+def _baseline(task, y_train, n_test):
+    """The constant prediction: the mean, or the class frequencies."""
     if task == "regression":
-        return np.asarray(estimator.predict(X), dtype=np.float64)
-    return np.asarray(estimator.predict_proba(X)[:, 1], dtype=np.float64)
+        return np.full(n_test, y_train.mean())
+    counts = np.bincount(np.asarray(y_train, dtype=np.intp))
+    return np.tile(counts / counts.sum(), (n_test, 1))
 
 
-def fitted_iterations(name: str, estimator: Any) -> int:
-    """The number of boosting iterations a fitted estimator actually ran.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`LIBRARIES`.
-    estimator : object
-        The fitted estimator.
-
-    Returns
-    -------
-    n_iter : int
-        Iterations fitted (less than requested when a library stopped early,
-        e.g. because no leaf could be split any more).
-    """
-    if name in ("accelboost", "sklearn"):
-        return int(estimator.n_iter_)
-    if name == "sklearn_gb":
-        return int(estimator.n_estimators_)
-    if name == "lightgbm":
-        return int(estimator.booster_.current_iteration())
-    if name == "xgboost":
-        return int(estimator.get_booster().num_boosted_rounds())
-    raise ValueError(f"unknown library {name!r}")
-
-
-def _check_task(task: str) -> None:
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+def warm_up(data: Any, methods, leaves, n_threads: int = 2) -> float:
+    """Fit every method at every tree size on a slice of ``data`` (Numba's JIT
+    compilation, kept out of the timed fits); returns the seconds it took."""
+    small = dataclasses.replace(
+        data, X_train=data.X_train[:WARMUP_ROWS], y_train=data.y_train[:WARMUP_ROWS],
+        X_test=data.X_test[:WARMUP_ROWS], y_test=data.y_test[:WARMUP_ROWS])
+    if data.task != "regression" and len(np.unique(small.y_train)) < len(
+            np.unique(data.y_train)):
+        small = data  # every class must be in the slice
+    tic = time.perf_counter()
+    for n_leaves in leaves:
+        for method in methods:
+            fit_curve(method, small, 0.1, n_leaves, WARMUP_STAGES, n_threads)
+    return time.perf_counter() - tic
