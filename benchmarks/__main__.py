@@ -1,28 +1,58 @@
-"""``python -m benchmarks [SUBCOMMAND] [options]``.
+"""``python -m benchmarks SUBCOMMAND [options]``: the benchmarks, one tool.
 
-Without a subcommand: the runner, :mod:`benchmarks.runner` (accelboost
-against plain gradient boosting; ``python -m benchmarks --help``). With one:
-
-* ``contention``: fit time with one core busy, :mod:`benchmarks.bench_contention`;
-* ``stages``: per-stage time of long fits and stumps against
-  HistGradientBoosting, :mod:`benchmarks.bench_stages`.
+* ``compare`` (also with no subcommand): accelboost, plain and accelerated,
+  against plain gradient boosting and its peers: held-out loss per tree and
+  wall time (:mod:`benchmarks.compare`);
+* ``speed engine``, ``speed contention``, ``speed stages``: fit and predict
+  speed, fit time with one core busy, per-stage time of long fits
+  (:mod:`benchmarks.speed`);
+* ``evidence``: the acceleration evidence grid (:mod:`benchmarks.evidence`).
 
 ``python -m benchmarks SUBCOMMAND --help`` lists a subcommand's options.
 """
 
-import importlib
+from __future__ import annotations
+
+import argparse
 import sys
+from collections.abc import Sequence
 
-#: Subcommand to the module whose ``main(argv)`` runs it.
-SUBCOMMANDS = {
-    "contention": "benchmarks.bench_contention",
-    "stages": "benchmarks.bench_stages",
-}
+SUBCOMMANDS = ("compare", "speed", "evidence")
 
-args = sys.argv[1:]
-if args and args[0] in SUBCOMMANDS:
-    sys.exit(importlib.import_module(SUBCOMMANDS[args[0]]).main(args[1:]))
 
-from .runner import main  # noqa: E402
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``compare`` and ``speed`` (``evidence`` parses its own)."""
+    from . import compare, speed
 
-sys.exit(main())
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="accelboost's benchmarks. Without a subcommand: compare.")
+    sub = parser.add_subparsers(dest="subcommand", required=True)
+    compare.add_arguments(sub.add_parser(
+        "compare", help="held-out loss per tree and wall time against plain "
+        "boosting and the peers", description=compare.__doc__.split("\n\n")[1]))
+    speed.add_arguments(sub.add_parser(
+        "speed", help="engine speed, one busy core, long fits",
+        description=speed.__doc__.split("\n\n")[0]))
+    sub.add_parser("evidence", add_help=False,
+                   help="the acceleration evidence grid (see evidence --help)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to the subcommand; its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
+        argv.insert(0, "compare")
+    if argv[0] == "evidence":
+        from . import evidence
+
+        return evidence.main(argv[1:])
+    args = build_parser().parse_args(argv)
+    command = "python -m benchmarks " + " ".join(argv)
+    module = __import__(f"benchmarks.{args.subcommand}", fromlist=["main"])
+    return module.main(args, command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

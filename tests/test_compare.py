@@ -1,12 +1,19 @@
-"""``python -m benchmarks`` (benchmarks/runner.py): the results' schema, the
-table's arithmetic on a fixed result set, missing peers, plots written."""
+"""``python -m benchmarks compare`` (benchmarks/compare.py): the results'
+schema, the table's arithmetic and the conclusion on a fixed result set,
+missing peers, plots written, and the subcommands' dispatch."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchmarks import _peers, runner
+from benchmarks import _peers, compare
+from benchmarks.__main__ import main as benchmarks_main
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _fake_run(method, lr, curve, seconds, repeat=0, **extra):
@@ -51,7 +58,7 @@ def fixed_report():
         "datasets": {"toy": {"description": "toy", "n_train": 10, "n_test": 5,
                              "loss": "MSE"}},
     }
-    report["summary"] = runner.summarize(report)
+    report["summary"] = compare.summarize(report)
     return report
 
 
@@ -77,7 +84,7 @@ def test_summary_arithmetic_on_a_fixed_result_set(fixed_report):
 
 
 def test_markdown_table_shows_the_ratios_and_the_gaps(fixed_report):
-    text = runner.format_markdown(fixed_report)
+    text = compare.format_markdown(fixed_report)
     lines = {line.split(" | ")[0]: line for line in text.splitlines()
              if line.startswith("| ")}
     assert "| 0.60× |" in lines["| stacking nesterov"]
@@ -88,15 +95,11 @@ def test_markdown_table_shows_the_ratios_and_the_gaps(fixed_report):
     assert "XGBoost hist skipped: not installed." in text
 
 
-def test_runner_writes_results_table_and_plots(tmp_path, monkeypatch, capsys):
+def test_compare_writes_results_table_and_plots(tmp_path, monkeypatch, capsys):
     # A missing optional peer is reported and skipped, never a crash.
-    real = _peers.is_available
-    monkeypatch.setattr(
-        _peers, "is_available",
-        lambda name: (False, "lightgbm is not installed") if name == "lightgbm"
-        else real(name),
-    )
-    status = runner.main([
+    monkeypatch.setattr(type(_peers.LIBRARIES["lightgbm"]), "available",
+                        lambda self: (False, "lightgbm is not installed"))
+    status = benchmarks_main([
         "--datasets", "breast_cancer", "--methods", "stacking_nesterov,lightgbm",
         "--leaves", "2", "--learning-rates", "0.3,1.0", "--max-trees", "6",
         "--repeats", "2", "--n-threads", "1", "--out", str(tmp_path),
@@ -106,8 +109,8 @@ def test_runner_writes_results_table_and_plots(tmp_path, monkeypatch, capsys):
     assert "LightGBM: lightgbm is not installed; skipped." in err
     assert "8/8" in err  # progress: 2 methods x 2 rates x 2 repeats
     report = json.loads((tmp_path / "results.json").read_text())
-    assert report["schema_version"] == runner.SCHEMA_VERSION
-    assert report["command"].startswith("python -m benchmarks --datasets")
+    assert report["schema_version"] == compare.SCHEMA_VERSION
+    assert report["command"].startswith("python -m benchmarks compare --datasets")
     assert report["skipped"] == {"lightgbm": "lightgbm is not installed"}
     assert report["config"]["methods"] == ["zero", "stacking_nesterov"]
     assert report["machine"]["cpu_count"] >= 1
@@ -136,11 +139,61 @@ def test_runner_writes_results_table_and_plots(tmp_path, monkeypatch, capsys):
 
 
 def test_gradient_boosting_is_fitted_on_a_subsample_and_says_so(tmp_path):
-    report = runner.run(
+    report = compare.run(
         datasets=["breast_cancer"], methods=["sklearn_gb"], learning_rates=[0.3],
         leaves=[2], max_trees=4, repeats=1, gb_max_rows=100, n_threads=1,
-        progress=None,
     )
     gb = [r for r in report["runs"] if r["method"] == "sklearn_gb"]
     assert gb[0]["status"] == "ok" and gb[0]["n_train"] == 100 and gb[0]["subsampled"]
-    assert "sklearn GB (exact) (*subsample*)" in runner.format_markdown(report)
+    assert "sklearn GB (exact) (*subsample*)" in compare.format_markdown(report)
+
+
+def test_conclusion_says_where_acceleration_paid_and_where_not(fixed_report):
+    text = compare.format_markdown(fixed_report)
+    conclusion = text.split("## Conclusion")[1]
+    assert ("**toy, 2 leaves**: acceleration paid: stacking nesterov reached plain "
+            "boosting's best held-out loss in 3 trees against 5 (0.60×, 0.25× the "
+            "seconds), and its own best is 20.0% below plain's (1.2 against 1.5)"
+            in conclusion)
+    assert "Fastest to plain's best: stacking nesterov, 1.50 s (0.25×" in conclusion
+    assert "Acceleration paid in 1 of 1 cases (toy, 2 leaves)." in conclusion
+    # the same data with momentum that never gets there
+    for run in fixed_report["runs"]:
+        if run["method"] in ("stacking_nesterov", "agbm"):
+            run["curve"] = np.array([5, 4, 3, 2.5, 2, 1.6], dtype=float)
+    fixed_report["summary"] = compare.summarize(fixed_report)
+    (line,) = [x for x in compare.conclusion(fixed_report["summary"])
+               if x.startswith("- ")]
+    assert "acceleration did not pay" in line and "never reached it" in line
+    assert "6.7% above plain's (1.6 against 1.5)" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--help"], ("usage: python -m benchmarks [-h]", "compare", "speed",
+                      "evidence")),
+        (["compare", "--help"], ("--datasets", "--gb-max-rows", "--quick")),
+        (["speed", "engine", "--help"], ("--numba-cache", "--n-samples",
+                                         "--from-json")),
+        (["speed", "contention", "--help"], ("--loads", "--busy-core")),
+        (["speed", "stages", "--help"], ("--n-stages", "--hgb-stages")),
+        (["evidence", "--help"], ("--dataset",)),
+    ],
+)
+def test_subcommands_dispatch(args, expected, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        benchmarks_main(args)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for text in expected:
+        assert text in out
+
+
+def test_bare_command_is_compare():
+    # what the README's first command runs: no subcommand means compare
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--max-trees", "0"], cwd=REPO,
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert "python -m benchmarks compare: error: argument --max-trees" in proc.stderr
