@@ -1,23 +1,21 @@
-"""``python -m benchmarks contention`` and ``stages`` (benchmarks/
-bench_contention.py, bench_stages.py, _busy.py, _child.py): the subcommand
-dispatch, the summaries' arithmetic on hand-made results, the busy loop's
-lifetime, and tiny real runs."""
+"""``python -m benchmarks speed`` (benchmarks/speed.py, _busy.py, _child.py):
+the summaries' arithmetic on hand-made results, the busy loop's lifetime,
+the committed results still render, and tiny real runs."""
 
 import importlib
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchmarks import _busy, _peers, bench_contention, bench_stages
+from benchmarks import _busy, _peers, speed
+from benchmarks.__main__ import main as benchmarks_main
 
-REPO = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "speed"
 
 
 def _alive(pid):
@@ -26,28 +24,6 @@ def _alive(pid):
     except ProcessLookupError:
         return False
     return True
-
-
-# -- dispatch ------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        ([], ("usage: python -m benchmarks [-h] [--quick]", "--datasets",
-              "--gb-max-rows")),
-        (["contention"], ("usage: python -m benchmarks contention", "--loads",
-                          "--busy-core")),
-        (["stages"], ("usage: python -m benchmarks stages", "--n-stages",
-                      "--hgb-stages")),
-    ],
-)
-def test_subcommands_dispatch(args, expected):
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", *args, "--help"], cwd=REPO,
-        capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    for text in expected:
-        assert text in proc.stdout
 
 
 # -- the busy loop -------------------------------------------------------------
@@ -59,7 +35,7 @@ def test_busy_loop_spins_on_its_core_and_dies_with_the_block(error):
         if hasattr(os, "sched_getaffinity"):
             assert os.sched_getaffinity(pid) == {load.core}
         time.sleep(0.3)
-        cpu = load.cpu_seconds()
+        cpu = load.summary()["cpu_s"]
         if cpu is not None:
             assert cpu > 0.1  # it spins
         raise error
@@ -104,8 +80,8 @@ def contention_report():
         _run("lightgbm", 100, 1, "busy", [1.0]),
         _run("lightgbm", 100, "default", "busy", None, status="error"),
     ]
-    summary = bench_contention.summarize(runs)
-    ratios, targets = bench_contention.compare(summary)
+    summary = speed.summarize_contention(runs)
+    ratios, targets = speed.contention_ratios(summary)
     config = {"sizes": [100, 200], "leaves": [2], "threads": [1, "default"],
               "loads": ["idle", "busy"], "libraries": ["accelboost", "lightgbm"],
               "n_trees": {100: 10, 200: 10}, "repeats": 3, "busy_core": 1,
@@ -145,53 +121,50 @@ def test_contention_medians_ratios_and_targets(contention_report):
 
 def test_contention_markdown_table(contention_report):
     contention_report.update(estimated_s=60.0, elapsed_s=30.0)
-    text = bench_contention.format_markdown(contention_report)
+    text = speed.contention_markdown(contention_report)
     rows = {tuple(cell.strip() for cell in line.split("|")[1:5]): line
             for line in text.splitlines() if line.startswith("| 1")}
-    line = rows["100", "toy", "2", "accelboost"]
+    line = rows["100", "diamonds", "2", "accelboost"]
     assert "| 2 | 1 | 2.2 | 3.3 | 2.00× | 1.50× |" in line
-    assert "| error |" in rows["100", "toy", "2", "LightGBM"]
+    assert "| error |" in rows["100", "diamonds", "2", "LightGBM"]
     assert "1.50x, NOT met" in text and "1.10x, met" in text
     assert "xgboost skipped: xgboost is not installed" in text
-    assert "lightgbm 100 rows 2 leaves default thr busy: boom" in text
+    assert "- error: lightgbm 100 2 default busy: boom" in text
 
 
 def test_thread_settings():
-    cpus = bench_contention.usable_cpus()
-    assert bench_contention.thread_params("accelboost", "default") == (
-        cpus, {"n_threads": None})
-    assert bench_contention.thread_params("accelboost", 1) == (1, {"n_threads": 1})
-    assert bench_contention.thread_params("xgboost", "default") == (
-        cpus, {"n_jobs": cpus})
-    assert bench_contention.thread_params("sklearn", 2) == (2, {})
+    # None is the library's all-cores setting
+    libs = _peers.LIBRARIES
+    assert libs["accelboost"].params("regression", 5, n_threads=None)[
+        "n_threads"] is None
+    assert libs["accelboost"].params("regression", 5, n_threads=1)["n_threads"] == 1
+    assert libs["xgboost"].params("regression", 5, n_threads=None)["n_jobs"] == (
+        _peers.usable_cpus())
+    assert "n_jobs" not in libs["sklearn"].params("regression", 5, n_threads=2)
 
 
 def test_contention_data_sizes():
-    X, y, name = bench_contention.contention_data(500, seed=1)
+    X, y, name = speed.contention_data(500, seed=1)
     assert name == "diamonds" and X.shape == (500, 9) and y.shape == (500,)
     # rows of the table, drawn without replacement
     assert len({tuple(row) + (t,) for row, t in zip(X, y, strict=True)}) > 490
-    assert bench_contention.default_n_trees(1_000_000) == 100
-    assert bench_contention.default_n_trees(43_000) == 300
+    assert speed.default_n_trees(1_000_000) == 100
+    assert speed.default_n_trees(43_000) == 300
 
 
 # -- contention: a tiny real run ---------------------------------------------
 def test_tiny_contention_run(tmp_path, monkeypatch):
-    real = _peers.is_available
-    monkeypatch.setattr(
-        _peers, "is_available",
-        lambda name: (False, "not here") if name == "lightgbm" else real(name),
-    )
-    report = bench_contention.run_benchmark(
+    monkeypatch.setattr(type(_peers.LIBRARIES["lightgbm"]), "available",
+                        lambda self: (False, "not here"))
+    report = speed.run_contention(
         sizes=[2_000], leaves=[2], threads=[1, "default"], loads=["idle", "busy"],
-        libraries=["accelboost", "lightgbm"], n_trees={2_000: 5}, repeats=2,
-        log=None,
+        libraries=["accelboost", "lightgbm"], n_trees=5, repeats=2, log=None,
     )
     assert report["benchmark"] == "contention"
-    assert report["schema_version"] == bench_contention.SCHEMA_VERSION
+    assert report["schema_version"] == speed.SCHEMA_VERSION
     assert report["skipped"] == {"lightgbm": "not here"}
     assert report["config"]["libraries"] == ["accelboost"]
-    assert report["estimated_s"] > 0 and report["elapsed_s"] > 0
+    assert report["elapsed_s"] > 0
     assert report["machine"]["cpu_count"] >= 1 and report["versions"]["numba"]
     runs = {(str(r["threads"]), r["load"]): r for r in report["runs"]}
     assert set(runs) == {(t, load) for t in ("1", "default")
@@ -235,33 +208,18 @@ def test_tiny_contention_run(tmp_path, monkeypatch):
     (target,) = report["targets"]
     assert target["ratio"] == ratio["busy_over_1thread"]
     path = tmp_path / "contention.json"
-    bench_contention.save_json(report, path)
+    speed._report.save_json(report, path)
     saved = json.loads(path.read_text())["runs"]
     assert [(r["threads"], r["load"]) for r in saved] == [
         (1, "idle"), ("default", "idle"), (1, "busy"), ("default", "busy")]
     assert "| 2,000 | diamonds | 2 | accelboost |" in (
-        bench_contention.format_markdown(report))
+        speed.contention_markdown(report))
 
 
 # -- stages: arithmetic ----------------------------------------------------------
-def test_stage_times_from_timed_lines():
-    clock = bench_stages.LineClock()
-    clock.write("noise\n[1/6] 0.010s, train")
-    clock.write(" score: -1\n")
-    clock.write("[2/6] 0.020s\n[4/6] 0.001s\n[5/6] 0.002s\n")
-    assert clock.lines[:2] == ["noise", "[1/6] 0.010s, train score: -1"]
-    times = [0.0, 10.0, 11.0, 15.0, 16.0]  # one per line
-    wall, printed = bench_stages.stage_times(clock.lines, times, start=9.5)
-    # stage 3 printed no line: stages 3 and 4 share the 4 s between lines
-    np.testing.assert_allclose(wall, [0.5, 1.0, 2.0, 2.0, 1.0])
-    np.testing.assert_allclose(printed, [0.01, 0.02, np.nan, 0.001, 0.002])
-    with pytest.raises(RuntimeError, match="no"):
-        bench_stages.stage_times(["nothing"], [1.0], 0.0)
-
-
 def test_window_stats():
     per_stage = np.array([1.0, 3.0, 2.0, 9.0, 9.0, 4.0, 6.0, 5.0])
-    stats = bench_stages.window_stats(per_stage, 3)
+    stats = speed.window_stats(per_stage, 3)
     assert stats["first_s"] == 2.0 and stats["last_s"] == 5.0
     assert stats["ratio"] == 2.5
     assert stats["tenths_s"] == list(per_stage)  # fewer than 10 stages
@@ -283,8 +241,8 @@ def test_stages_summary_on_hand_made_runs():
             hgb("accelboost", 9.0, 0.5), hgb("sklearn", 3.0, 0.6),
             hgb("sklearn", 5.0, 0.6),
             {"part": "hgb", "library": "sklearn", "status": "error"}]
-    summary, targets = bench_stages.summarize(runs)
-    wall = summary["long"]["wall"]
+    summary, targets = speed.summarize_stages(runs)
+    wall = summary["long"]
     assert (wall["first_s"], wall["last_s"], wall["ratio"]) == (1.0, 1.3, 1.3)
     assert wall["tenths_s"] == [1.0, 1.3]
     assert summary["hgb"]["accelboost"]["fit_s"] == 4.0
@@ -302,10 +260,10 @@ def test_tiny_stages_run(tmp_path, monkeypatch, capsys):
         module, function = target.split(":")
         return getattr(importlib.import_module(module), function)(**spec)
 
-    monkeypatch.setattr(bench_stages, "run_child", in_process)
+    monkeypatch.setattr(speed, "run_child", in_process)
     path = tmp_path / "stages.json"
-    status = bench_stages.main([
-        "--n-stages", "40", "--window", "10", "--hgb-stages", "15",
+    status = benchmarks_main([
+        "speed", "stages", "--n-stages", "40", "--window", "10", "--hgb-stages", "15",
         "--repeats", "1", "--n-threads", "1", "--json", str(path),
     ])
     out = capsys.readouterr().out
@@ -316,10 +274,11 @@ def test_tiny_stages_run(tmp_path, monkeypatch, capsys):
     long = next(r for r in report["runs"] if r["part"] == "long")
     assert long["n_iter"] == 40 and long["params"]["early_stopping"] is True
     assert len(long["stage_wall_s"]) == 40
-    # the stages' wall times add up to the fit (binning is in the first)
+    # timed through the callbacks: the stages add up to the fit (binning is
+    # in the first), less what fit does after the last stage
     assert sum(long["stage_wall_s"]) <= long["fit_s"]
     assert sum(long["stage_wall_s"]) > 0.5 * long["fit_s"]
-    assert report["summary"]["long"]["wall"]["ratio"] == pytest.approx(
+    assert report["summary"]["long"]["ratio"] == pytest.approx(
         long["wall"]["last_s"] / long["wall"]["first_s"])
     hgb = {r["library"]: r for r in report["runs"] if r["part"] == "hgb"}
     assert set(hgb) == {"accelboost", "sklearn"}
@@ -330,6 +289,7 @@ def test_tiny_stages_run(tmp_path, monkeypatch, capsys):
     assert report["summary"]["hgb_ratio_fit_s"] == pytest.approx(
         hgb["accelboost"]["fit_s"] / hgb["sklearn"]["fit_s"])
     assert "## 40 stumps" in out and "| accelboost |" in out
+    assert path.with_suffix(".md").read_text() in out
     assert "target: long fit" in out
 
 
@@ -344,26 +304,71 @@ def test_a_dead_child_is_an_error_not_a_crash(monkeypatch, capsys):
     def dead(target, spec, *, n_threads, timeout=None):
         return {**spec, "status": "error", "reason": "killed"}
 
-    monkeypatch.setattr(bench_stages, "run_child", dead)
-    assert bench_stages.main(["--parts", "long", "--n-stages", "10",
-                              "--repeats", "1"]) == 1
+    monkeypatch.setattr(speed, "run_child", dead)
+    assert benchmarks_main(["speed", "stages", "--parts", "long", "--n-stages",
+                            "10", "--repeats", "1"]) == 1
     captured = capsys.readouterr()
-    assert "- error: long accelboost repeat 1: killed" in captured.out
-    assert "killed" in captured.err
+    assert "- error: long accelboost 0: killed" in captured.out
+    assert "error in part=long / library=accelboost: killed" in captured.err
     calls = []
 
     def dead_contention(target, spec, *, n_threads, timeout=None):
         calls.append((spec, n_threads))
         return {**spec, "status": "error", "reason": "killed"}
 
-    monkeypatch.setattr(bench_contention, "run_child", dead_contention)
-    assert bench_contention.main(["--sizes", "2000", "--leaves", "2", "--threads",
-                                  "1,default", "--loads", "busy", "--libraries",
-                                  "accelboost"]) == 1
+    monkeypatch.setattr(speed, "run_child", dead_contention)
+    assert benchmarks_main(["speed", "contention", "--sizes", "2000", "--leaves",
+                            "2", "--threads", "1,default", "--loads", "busy",
+                            "--libraries", "accelboost"]) == 1
     # one process for both thread settings, its pools capped per fit inside
     ((spec, cap),) = calls
     assert spec["threads"] == [1, "default"] and cap is None
     captured = capsys.readouterr()
     assert "| 2,000 | diamonds | 2 | accelboost | error | error |" in captured.out
-    assert captured.err.count(
-        "error in diamonds / 2 leaves / accelboost lr=0.1: killed") == 2
+    assert captured.err.count("library=accelboost / n_samples=2000 / leaves=2 / "
+                              "threads=") == 2
+
+
+# -- engine, and the committed results ---------------------------------------------
+def test_engine_summary_ratios_and_report():
+    def run(library, task, fit, predict, status="ok"):
+        if status != "ok":
+            return {"library": library, "task": task, "status": status,
+                    "reason": "boom"}
+        return {"library": library, "task": task, "status": "ok",
+                "fit_per_iter_s": fit, "predict_s": predict, "fit_s": fit * 10,
+                "n_iter_fitted": 10, "baseline_loss": 2.0, "heldout_loss": 1.0,
+                "compile_s": 0.1, "fit_cpu_per_wall": 1.9, "fit_peak_delta_mb": 5.0,
+                "others_cpu_share": 0.0}
+
+    runs = [run("accelboost", "regression", 3.0, 1.0),
+            run("accelboost", "regression", 1.0, 3.0),  # medians 2 and 2
+            run("lightgbm", "regression", 1.0, 4.0),
+            run("sklearn", "regression", 1.0, 1.0, status="skipped")]
+    summary = speed.summarize_engine(runs, ["regression"],
+                                     ["accelboost", "lightgbm", "sklearn"])
+    mine, lgbm, hgb = summary
+    assert mine["fit_per_iter_s"] == 2.0 and mine["n_repeats_ok"] == 2
+    assert lgbm["ratio_fit_per_iter"] == 2.0 and lgbm["ratio_predict"] == 0.5
+    assert hgb["status"] == "skipped"
+    report = {"config": {"tasks": ["regression"], "n_samples": 10, "n_test": 5,
+                         "n_features": 10, "n_iter": 10, "n_threads": 1,
+                         "repeats": 2},
+              "runs": runs, "summary": summary}
+    text = speed.engine_markdown(report)
+    assert "| LightGBM | 1.0000 | 4.000 | 5 | 0.10 | 1.00000 | 1.90 | 2.00× | " \
+        "0.50× |" in text
+    assert "target: accelboost fit/iter / LightGBM <= 1.5x: 2.00x, NOT met" in text
+    assert "- skipped: sklearn: boom" in text
+
+
+@pytest.mark.parametrize("part", ["engine", "contention"])
+def test_committed_speed_results_still_render(part, capsys):
+    assert benchmarks_main(["speed", part, "--from-json",
+                            str(RESULTS / f"{part}.json")]) == 0
+    out = capsys.readouterr().out
+    if part == "engine":
+        assert "| accelboost | 0.0751 | 6.701 | 87 | 0.21 | 0.27299 |" in out
+    else:
+        assert "| 1,000,000 | synthetic_regression | 31 | accelboost | 145 | 89.2 " \
+            "| 141 | 129 | 1.62× | 0.91× |" in out
