@@ -45,42 +45,21 @@ import argparse
 import contextlib
 import gc
 import os
-import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
-from . import _report
+from . import _child, _data, _peers, _report
 from ._busy import BUSY_CORE, busy_core, pick_core
-from ._child import (
-    FitProbe,
-    numba_counts,
-    reset_peak_rss,
-    ru_maxrss_mb,
-    run_child,
-    status_mb,
-)
-from ._data import (
-    STREAM_TEST,
-    STREAM_TRAIN,
-    STREAM_WARMUP,
-    load_dataset,
-    make_synthetic,
-)
-from ._peers import (
-    LIBRARIES,
-    METHODS,
-    WARMUP_ROWS,
-    WARMUP_STAGES,
-    StageClock,
-    heldout_loss,
-    usable_cpus,
-)
+from ._child import FitProbe, numba_counts, run_child
+from ._data import load_dataset, make_synthetic
+from ._peers import LIBRARIES, METHODS, StageClock, heldout_loss
 from ._report import csv, fmt, median, positive_int, verdict
 
 SCHEMA_VERSION = 2
@@ -89,10 +68,11 @@ DIAMONDS_ROWS = 53_940
 LOSS_NAMES = {"regression": "MSE", "binary": "log loss"}
 
 
-def _warm_up(make, X, y) -> float:
-    """Seconds of a small fit: Numba's first call (cache load or compile)."""
+def _warm_up(cls, params, n_trees_key, X, y) -> float:
+    """Seconds of a small fit (Numba's first call: cache load or compile)."""
     tic = time.perf_counter()
-    make().fit(X[:WARMUP_ROWS], y[:WARMUP_ROWS])
+    rows = _peers.WARMUP_ROWS
+    cls(**{**params, n_trees_key: _peers.WARMUP_STAGES}).fit(X[:rows], y[:rows])
     return time.perf_counter() - tic
 
 
@@ -117,16 +97,9 @@ def _children(jobs, *, log, timeout=None, describe=str):
 @contextlib.contextmanager
 def _cold_numba_cache():
     """An empty Numba cache directory for the children started inside."""
-    saved, cache = os.environ.get("NUMBA_CACHE_DIR"), tempfile.mkdtemp()
-    os.environ["NUMBA_CACHE_DIR"] = cache
-    try:
+    with tempfile.TemporaryDirectory() as cache, mock.patch.dict(
+            os.environ, NUMBA_CACHE_DIR=cache):
         yield None
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-        if saved is None:
-            os.environ.pop("NUMBA_CACHE_DIR")
-        else:
-            os.environ["NUMBA_CACHE_DIR"] = saved
 
 
 def _failure_lines(runs, keys):
@@ -176,29 +149,31 @@ def measure_engine(library: str, task: str, n_samples: int, n_iter: int,
 def _engine_fits(lib, task, params, n_samples, n_test, n_features, n_threads, seed):
     from threadpoolctl import threadpool_limits
 
-    X, y = make_synthetic(task, n_samples, n_features, seed, STREAM_TRAIN)
-    X_test, y_test = make_synthetic(task, n_test, n_features, seed, STREAM_TEST)
+    X, y = make_synthetic(task, n_samples, n_features, seed, _data.STREAM_TRAIN)
+    X_test, y_test = make_synthetic(task, n_test, n_features, seed,
+                                    _data.STREAM_TEST)
     out: dict[str, Any] = {"baseline_loss": heldout_loss(
         task, y_test, np.full_like(y_test, y.mean()))}
     cls = lib.estimator(task)
     with threadpool_limits(limits=n_threads):
-        X_w, y_w = make_synthetic(task, WARMUP_ROWS, n_features, seed, STREAM_WARMUP)
+        X_w, y_w = make_synthetic(task, _peers.WARMUP_ROWS, n_features, seed,
+                                  _data.STREAM_WARMUP)
         tic = time.perf_counter()
-        model = cls(**{**params, lib.n_trees_key: WARMUP_STAGES}).fit(X_w, y_w)
+        model = cls(**{**params, lib.n_trees_key: _peers.WARMUP_STAGES}).fit(X_w, y_w)
         lib.predict(model, X_w, task)
         out["compile_s"] = time.perf_counter() - tic
         warm = numba_counts()
         del model
         gc.collect()
-        before = status_mb("VmRSS")
-        hwm = reset_peak_rss() and before is not None
+        before = _child.status_mb("VmRSS")
+        hwm = _child.reset_peak_rss() and before is not None
         out["rss_method"] = ("VmHWM after clear_refs" if hwm
                              else "ru_maxrss increase (lower bound)")
-        before = before if hwm else ru_maxrss_mb()
+        before = before if hwm else _child.ru_maxrss_mb()
         model = cls(**params)
         with FitProbe() as probe:
             model.fit(X, y)
-        peak = status_mb("VmHWM") if hwm else ru_maxrss_mb()
+        peak = _child.status_mb("VmHWM") if hwm else _child.ru_maxrss_mb()
         out.update(probe.result(), fit_peak_rss_mb=peak,
                    fit_peak_delta_mb=max(0.0, peak - before))
         tic = time.perf_counter()
@@ -293,7 +268,8 @@ def engine_markdown(report: dict[str, Any]) -> str:
         f"{config['n_iter']} iterations of 31 leaves, {config['n_threads']} "
         f"threads, held-out {config['n_test']:,} rows, median of "
         f"{config['repeats']} fresh process(es) per library; compile s = warm-up "
-        f"fit and predict on {WARMUP_ROWS:,} rows x {WARMUP_STAGES} iterations."])
+        f"fit and predict on {_peers.WARMUP_ROWS:,} rows x "
+        f"{_peers.WARMUP_STAGES} iterations."])
     columns = (("fit s/iter", "fit_per_iter_s", ".4f", ""),
                ("predict s", "predict_s", ".3f", ""),
                ("fit peak +MB", "fit_peak_delta_mb", ".0f", ""),
@@ -409,14 +385,13 @@ def measure_contention(library: str, n_samples: int, leaves: int,
                     library_version=lib.version())
         outs = []
         for setting in threads:
-            n_threads = usable_cpus() if setting == "default" else int(setting)
+            n_threads = _peers.usable_cpus() if setting == "default" else int(setting)
             params = METHODS["zero" if library == "accelboost" else library].params(
                 "regression", 0.1, leaves, n_trees,
                 None if setting == "default" else n_threads, seed)
             cls = lib.estimator("regression")
             with _pool_limit(setting, n_threads):
-                compile_s = _warm_up(lambda p=params, c=cls: c(**{
-                    **p, lib.n_trees_key: WARMUP_STAGES}), X, y)
+                compile_s = _warm_up(cls, params, lib.n_trees_key, X, y)
             outs.append({"threads": setting, "params": params, "cls": cls,
                          "n_threads_used": n_threads, "compile_s": compile_s,
                          "fits": []})
@@ -668,8 +643,8 @@ def measure_long(n_stages: int, window: int, learning_rate: float, n_threads: in
         X, y, _ = contention_data(DIAMONDS_ROWS, seed)
         params = stump_params("accelboost", n_stages, learning_rate, n_threads, seed)
         cls = LIBRARIES["accelboost"].estimator("regression")
-        run.update(params=params, n_train=len(y), compile_s=_warm_up(
-            lambda: cls(**{**params, "max_iter": WARMUP_STAGES}), X, y))
+        run.update(params=params, n_train=len(y),
+                   compile_s=_warm_up(cls, params, "max_iter", X, y))
         marks: list[float] = []
         model = cls(**params)
         tic = time.perf_counter()
@@ -696,8 +671,8 @@ def measure_hgb(library: str, n_stages: int, learning_rate: float, n_threads: in
         cls = LIBRARIES[library].estimator("regression")
         run.update(params=params, n_train=len(data.y_train), n_test=len(data.y_test))
         with threadpool_limits(limits=n_threads):
-            run["compile_s"] = _warm_up(lambda: cls(**{
-                **params, "max_iter": WARMUP_STAGES}), data.X_train, data.y_train)
+            run["compile_s"] = _warm_up(cls, params, "max_iter", data.X_train,
+                                        data.y_train)
             model = cls(**params)
             tic = time.perf_counter()
             model.fit(data.X_train, data.y_train)
