@@ -5,6 +5,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from accelboost._engine.splitting import (
+    NodeSums,
+    SplitConstraints,
     SplitInfo,
     find_best_split,
     leaf_value,
@@ -50,17 +52,9 @@ def make_node(seed, n_samples=200, with_missing=True):
 
 def search(X, g, h, rows, n_bins_non_missing, l2, min_samples_leaf, min_hessian):
     hist = reference_histogram(rows, X, g, h)
-    return find_best_split(
-        hist,
-        n_bins_non_missing,
-        MISSING_BIN,
-        float(g[rows].sum()),
-        float(h[rows].sum()),
-        float(len(rows)),
-        l2,
-        float(min_samples_leaf),
-        min_hessian,
-    )
+    node = NodeSums(float(g[rows].sum()), float(h[rows].sum()), float(len(rows)))
+    constraints = SplitConstraints(l2, float(min_samples_leaf), min_hessian)
+    return find_best_split(hist, n_bins_non_missing, MISSING_BIN, node, constraints)
 
 
 CONSTRAINTS = [(1, 0.0), (30, 0.0), (1, 40.0), (50, 30.0)]

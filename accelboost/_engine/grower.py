@@ -25,7 +25,13 @@ from .histogram import (
     gather,
     subtract_histograms,
 )
-from .splitting import find_best_split, leaf_value, partition
+from .splitting import (
+    NodeSums,
+    SplitConstraints,
+    find_best_split,
+    leaf_value,
+    partition,
+)
 
 #: Work (rows x features for a histogram, rows x 2 for a gather) below which
 #: a kernel runs on the calling thread. Measured on 2 cores with diamonds'
@@ -168,14 +174,11 @@ def _take_slot(pool, free, n_free):
 
 # -- growth -------------------------------------------------------------------
 @njit(nogil=True, cache=True)
-def _find_split(hist, ints, floats, node, n_bins_non_missing, missing_bin, l2,
-                min_samples_leaf, min_hessian, min_gain):
+def _find_split(hist, ints, floats, node, n_bins_non_missing, missing_bin,
+                constraints, min_gain):
     """Record the node's best split; False if none beats ``min_gain``."""
-    split = find_best_split(
-        hist, n_bins_non_missing, missing_bin, floats[node, _SUM_G],
-        floats[node, _SUM_H], floats[node, _COUNT], l2, min_samples_leaf,
-        min_hessian,
-    )
+    sums = NodeSums(floats[node, _SUM_G], floats[node, _SUM_H], floats[node, _COUNT])
+    split = find_best_split(hist, n_bins_non_missing, missing_bin, sums, constraints)
     if split.feature < 0 or not split.gain > min_gain:
         return False
     ints[node, _FEATURE] = split.feature
@@ -267,6 +270,7 @@ def _grow_tree(
     n_free = n_slots
 
     _set_node(ints, floats, 0, 0, n_samples, 0, sum_g, sum_h)
+    constraints = SplitConstraints(l2, min_samples_leaf, min_hessian)
     n_nodes = 1
     heap_size = 0
     if _can_split(ints, floats, 0, max_depth, min_samples_leaf, min_hessian):
@@ -278,7 +282,7 @@ def _grow_tree(
             _pays(n_samples * n_features, n_threads, min_parallel_work),
         )
         if _find_split(pool[slot].reshape(shape), ints, floats, 0, n_bins_non_missing,
-                       missing_bin, l2, min_samples_leaf, min_hessian, min_gain):
+                       missing_bin, constraints, min_gain):
             heap_size = _heap_push(heap_gains, heap_ids, 0, floats[0, _GAIN], 0)
         else:
             free[n_free] = slot
@@ -332,8 +336,7 @@ def _grow_tree(
                 child_slot = ints[child, _SLOT]
                 if splittable and _find_split(
                     pool[child_slot].reshape(shape), ints, floats, child,
-                    n_bins_non_missing, missing_bin, l2, min_samples_leaf,
-                    min_hessian, min_gain,
+                    n_bins_non_missing, missing_bin, constraints, min_gain,
                 ):
                     heap_size = _heap_push(
                         heap_gains, heap_ids, heap_size, floats[child, _GAIN], child)

@@ -44,6 +44,15 @@ SplitInfo = namedtuple(
     ],
 )
 
+#: A node's sums, which every candidate split of it is measured against.
+NodeSums = namedtuple("NodeSums", ["sum_gradient", "sum_hessian", "count"])
+
+#: What an admissible split must satisfy, and the L2 penalty of its gain:
+#: ``l2`` (lambda), ``min_samples_leaf`` and ``min_hessian`` per child.
+SplitConstraints = namedtuple(
+    "SplitConstraints", ["l2", "min_samples_leaf", "min_hessian"]
+)
+
 
 @njit(inline="always")
 def _score(sum_g, sum_h, l2):
@@ -63,40 +72,29 @@ def leaf_value(sum_g, sum_h, l2):
 
 
 @njit(inline="always")
-def _candidate_gain(
-    g_side, h_side, n_side, sum_g, sum_h, count, parent_score, l2,
-    min_samples_leaf, min_hessian,
-):
+def _candidate_gain(g_side, h_side, n_side, node, parent_score, constraints):
     """Gain of the split whose one side sums to (g_side, h_side, n_side).
 
     The other side is the node minus this one; -inf if either side breaks
     ``min_samples_leaf`` or ``min_hessian``.
     """
-    g_other = sum_g - g_side
-    h_other = sum_h - h_side
-    n_other = count - n_side
+    g_other = node.sum_gradient - g_side
+    h_other = node.sum_hessian - h_side
+    n_other = node.count - n_side
     if (
-        n_side < min_samples_leaf
-        or n_other < min_samples_leaf
-        or h_side < min_hessian
-        or h_other < min_hessian
+        n_side < constraints.min_samples_leaf
+        or n_other < constraints.min_samples_leaf
+        or h_side < constraints.min_hessian
+        or h_other < constraints.min_hessian
     ):
         return -np.inf
+    l2 = constraints.l2
     return _score(g_side, h_side, l2) + _score(g_other, h_other, l2) - parent_score
 
 
 @njit(nogil=True, cache=True)
 def _best_split_of_feature(
-    hist_f,
-    feature,
-    n_bins_non_missing,
-    missing_bin,
-    sum_g,
-    sum_h,
-    count,
-    l2,
-    min_samples_leaf,
-    min_hessian,
+    hist_f, feature, n_bins_non_missing, missing_bin, node, constraints
 ):
     """Best ``SplitInfo`` of one feature (``hist_f`` is its histogram).
 
@@ -107,7 +105,8 @@ def _best_split_of_feature(
     # Signed arithmetic on the bin count: as uint32 (NumPy, when the kernels
     # run as plain Python), ``n_bins_non_missing - 2`` wraps around.
     n_bins_non_missing = np.int64(n_bins_non_missing)
-    parent_score = _score(sum_g, sum_h, l2)
+    sum_g, sum_h, count = node
+    parent_score = _score(sum_g, sum_h, constraints.l2)
     best_gain = -np.inf
     best_bin = -1
     best_missing_left = False
@@ -125,10 +124,7 @@ def _best_split_of_feature(
         g_l += hist_f[b, HIST_GRAD]
         h_l += hist_f[b, HIST_HESS]
         n_l += hist_f[b, HIST_COUNT]
-        gain = _candidate_gain(
-            g_l, h_l, n_l, sum_g, sum_h, count, parent_score, l2,
-            min_samples_leaf, min_hessian,
-        )
+        gain = _candidate_gain(g_l, h_l, n_l, node, parent_score, constraints)
         if gain > best_gain:
             best_gain, best_bin, best_g, best_h = gain, b, g_l, h_l
             # Without missing values in the node, NaN at predict time follows
@@ -144,10 +140,7 @@ def _best_split_of_feature(
             g_r += hist_f[b, HIST_GRAD]
             h_r += hist_f[b, HIST_HESS]
             n_r += hist_f[b, HIST_COUNT]
-            gain = _candidate_gain(
-                g_r, h_r, n_r, sum_g, sum_h, count, parent_score, l2,
-                min_samples_leaf, min_hessian,
-            )
+            gain = _candidate_gain(g_r, h_r, n_r, node, parent_score, constraints)
             if gain > best_gain:
                 best_gain, best_bin, best_missing_left = gain, b - 1, True
                 best_g, best_h = sum_g - g_r, sum_h - h_r
@@ -159,18 +152,21 @@ def _best_split_of_feature(
 # Serial: a node's search is ~n_features x 256 steps, less than what waking a
 # thread pool costs (milliseconds when another process holds a core).
 @njit(nogil=True, cache=True)
-def find_best_split(
-    hist,
-    n_bins_non_missing,
-    missing_bin,
-    sum_g,
-    sum_h,
-    count,
-    l2,
-    min_samples_leaf,
-    min_hessian,
-):
+def find_best_split(hist, n_bins_non_missing, missing_bin, node, constraints):
     """Best split of a node over all features.
+
+    Parameters
+    ----------
+    hist : ndarray of shape (n_features, n_bins, 3)
+        The node's histograms.
+    n_bins_non_missing : ndarray of uint32, shape (n_features,)
+        Bins in use per feature.
+    missing_bin : int
+        Bin code of NaN.
+    node : NodeSums
+        The node's sums of gradients, hessians and samples.
+    constraints : SplitConstraints
+        L2 penalty and the per-child minimums.
 
     Returns
     -------
@@ -182,16 +178,7 @@ def find_best_split(
     best = SplitInfo(-np.inf, -1, -1, False, 0.0, 0.0)
     for f in range(hist.shape[0]):
         split = _best_split_of_feature(
-            hist[f],
-            f,
-            n_bins_non_missing[f],
-            missing_bin,
-            sum_g,
-            sum_h,
-            count,
-            l2,
-            min_samples_leaf,
-            min_hessian,
+            hist[f], f, n_bins_non_missing[f], missing_bin, node, constraints
         )
         if split.bin >= 0 and split.gain > best.gain:
             best = split
