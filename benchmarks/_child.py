@@ -28,29 +28,12 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def run_child(target: str, spec: dict[str, Any], *, n_threads: int | None,
-              timeout: float | None = None,
-              extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Call ``target`` (``"module:function"``) with ``spec`` in a fresh process.
-
-    Parameters
-    ----------
-    target : str
-        E.g. ``"benchmarks.speed:measure_engine"``.
-    spec : dict
-        Keyword arguments of the function (JSON-serialisable).
-    n_threads : int or None
-        Cap of the child's OpenMP and BLAS pools; None removes any cap.
-    timeout : float or None, default=None
-        Seconds after which the child is killed and an error recorded.
-    extra_env : dict or None, default=None
-        More environment variables (e.g. ``NUMBA_CACHE_DIR``).
-
-    Returns
-    -------
-    result : dict
-        The function's result, or ``{**spec, "status": "error", "reason":
-        ...}`` when the child failed, timed out or printed no result.
-    """
+              timeout: float | None = None) -> dict[str, Any]:
+    """Call ``target`` (``"module:function"``) with the keyword arguments
+    ``spec`` in a fresh process whose OpenMP and BLAS pools are capped at
+    ``n_threads`` (None: no cap), killed after ``timeout`` seconds. Returns the
+    function's result, or ``{**spec, "status": "error", "reason": ...}`` when
+    the child failed, timed out or printed no result."""
     env = dict(os.environ)
     for name in THREAD_ENV:
         env.pop(name, None)
@@ -58,7 +41,6 @@ def run_child(target: str, spec: dict[str, Any], *, n_threads: int | None,
             env[name] = str(n_threads)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    env.update(extra_env or {})
     command = [sys.executable, "-m", "benchmarks._child", target, json.dumps(spec)]
     try:  # subprocess.run kills the child on any exception, Ctrl-C included
         proc = subprocess.run(command, env=env, cwd=_REPO_ROOT, capture_output=True,

@@ -1,34 +1,23 @@
 """accelboost and its peers, one class per library, set up for the same trees.
 
-Every library gets the same model as far as the libraries allow (the exact
-keyword arguments are each class's :meth:`Library.params`, and are recorded
-in the ``params`` of every result)::
+Every library gets the same model as far as the libraries allow (each class's
+:meth:`Library.params`, recorded in every result's ``params``): best-first
+growth to at most L leaves with unlimited depth (XGBoost: ``lossguide``), 255
+bins for non-missing values, 20 samples per leaf, a 1e-3 hessian floor, no L1
+or L2, no split penalty, no subsampling, no early stopping, the same threads
+(scikit-learn has no thread parameter: the caller caps its OpenMP pool).
 
-    setting            accelboost / sklearn   LightGBM               XGBoost (hist)
-    trees              max_iter=N             n_estimators=N         n_estimators=N
-    tree growth        best-first,            best-first,            lossguide,
-                       max_leaf_nodes=L       num_leaves=L           max_leaves=L
-    bins (non-NaN)     max_bins=255           max_bin=255            max_bin=255
-    samples per leaf   min_samples_leaf=20    min_child_samples=20   (see below)
-    hessian per leaf   1e-3 (sklearn: fixed)  min_child_weight=1e-3  min_child_weight
-    L2, L1, penalty    l2_regularization=0    reg_lambda=0, ...      reg_lambda=0, ...
-    subsampling        none                   none                   none
-    early stopping     off                    no eval set            no eval set
-    threads            n_threads (sklearn:    n_jobs                 n_jobs
-                       threadpoolctl limit)
+What cannot match: XGBoost has no minimum sample count per leaf, only a
+minimum hessian sum; for squared error every hessian is 1, so
+``min_child_weight=20`` is ``min_samples_leaf=20``, while for log loss we use
+the 1e-3 floor of the others (its classification trees are a little less
+constrained). accelboost, scikit-learn and LightGBM find bin edges on 200,000
+rows; XGBoost sketches all rows. All start from the loss-optimal constant.
+Every fit time includes binning. scikit-learn's exact GradientBoosting
+(``sklearn_gb``) is the single-threaded, unbinned reference, not a rival.
 
-What cannot match exactly: XGBoost has no minimum sample count per leaf, only
-a minimum hessian sum; for squared error every hessian is 1, so
-``min_child_weight=20`` is ``min_samples_leaf=20``, while for log loss (hessian
-``p (1 - p)``, varying) we use the 1e-3 floor of the others, which leaves its
-classification trees slightly less constrained. accelboost, scikit-learn and
-LightGBM find bin edges on a 200,000-row subsample; XGBoost sketches all rows.
-All start from the loss-optimal constant. Every fit time includes binning.
-scikit-learn's exact ``GradientBoosting`` (``sklearn_gb``) is the
-single-threaded, unbinned reference, not a rival.
-
-:data:`METHODS` are what the comparisons run: accelboost's stage policies
-and the peers as plain boosting; :func:`fit_curve` fits one and records the
+:data:`METHODS` are what the comparisons run: accelboost's stage policies and
+the peers as plain boosting; :func:`fit_curve` fits one and records the
 held-out loss and the wall time after every stage.
 """
 
@@ -137,10 +126,6 @@ class Library:
             params[self.threads_key] = usable_cpus() if n_threads is None else n_threads
         return params
 
-    def make(self, task: str, n_trees: int, **kwargs: Any) -> Any:
-        """A fresh estimator: ``estimator(task)(**params(task, n_trees, ...))``."""
-        return self.estimator(task)(**self.params(task, n_trees, **kwargs))
-
     def fitted(self, model: Any) -> int:
         """Boosting iterations a fitted model has."""
         return int(model.n_iter_)
@@ -182,7 +167,6 @@ class AccelBoost(Library):
     classes = ("accelboost:AccelBoostRegressor", "accelboost:AccelBoostClassifier")
     n_trees_key, threads_key = "max_iter", "n_threads"
 
-
     def _params(self, task):
         return {"loss": _sklearn_loss(task), "max_depth": None,
                 "min_samples_leaf": 20, "min_hessian_to_split": 1e-3,
@@ -221,7 +205,6 @@ class SklearnHGB(Library):
                "sklearn.ensemble:HistGradientBoostingClassifier")
     n_trees_key, threads_key = "max_iter", None
 
-
     def _params(self, task):
         return {"loss": _sklearn_loss(task), "max_depth": None,
                 "min_samples_leaf": 20, "l2_regularization": 0.0,
@@ -235,7 +218,6 @@ class SklearnGB(Library):
     classes = ("sklearn.ensemble:GradientBoostingRegressor",
                "sklearn.ensemble:GradientBoostingClassifier")
     threads_key = None
-
 
     def _params(self, task):
         return {"loss": _sklearn_loss(task), "max_depth": None,
@@ -274,7 +256,6 @@ class LightGBM(_RawScores):
     classes = ("lightgbm:LGBMRegressor", "lightgbm:LGBMClassifier")
     leaves_key = "num_leaves"
 
-
     def _params(self, task):
         return {"objective": task, "boosting_type": "gbdt", "max_depth": -1,
                 "min_child_samples": 20, "min_child_weight": 1e-3,
@@ -301,7 +282,6 @@ class XGBoost(_RawScores):
     name, label, module = "xgboost", "XGBoost hist", "xgboost"
     classes = ("xgboost:XGBRegressor", "xgboost:XGBClassifier")
     leaves_key = "max_leaves"
-
 
     def _params(self, task):
         objective = {"regression": "reg:squarederror", "binary": "binary:logistic",
@@ -410,36 +390,18 @@ def available_methods(methods) -> tuple[list[str], dict[str, str]]:
 
 def fit_curve(method: str, data: Any, learning_rate: float, leaves: int,
               max_trees: int, n_threads: int = 2, seed: int = 0) -> dict[str, Any]:
-    """Fit one method and record its held-out loss and wall time per stage.
+    """Fit a method (a key of :data:`METHODS`) on ``data`` (a
+    :class:`benchmarks._data.Dataset`) with ``n_threads`` (also the
+    ``threadpoolctl`` cap) and record its held-out loss and wall time per stage.
 
-    Parameters
-    ----------
-    method : str
-        A key of :data:`METHODS`.
-    data : Dataset
-        ``name``, ``task``, ``X_train``, ``y_train``, ``X_test``, ``y_test``.
-    learning_rate : float
-        Learning rate of every tree.
-    leaves : int
-        Leaves per tree at most.
-    max_trees : int
-        Boosting stages.
-    n_threads : int, default=2
-        Threads of the library (and the ``threadpoolctl`` cap of the fit).
-    seed : int, default=0
-        The estimator's ``random_state``.
-
-    Returns
-    -------
-    run : dict
-        The configuration and ``status``; for "ok": ``curve`` (held-out loss
-        after stages 1..max_trees, carried forward past an early stop),
-        ``seconds`` (from the ``fit`` call to the end of each stage),
-        ``timing`` ("measured" by the library's per-stage hook, or
-        "interpolated": a line from a one-stage fit to the full fit, for
-        scikit-learn's HGB, which has no hook), ``fit_s``, ``fit_cpu_s``,
-        ``others_cpu_share``, ``numba_compiled_in_fit``, ``n_stages_fitted``,
-        ``n_restarts`` and ``baseline_loss``.
+    Returns the configuration and ``status``; for "ok": ``curve`` (held-out
+    loss after stages 1..max_trees, carried forward past an early stop),
+    ``seconds`` (from the start of ``fit`` to the end of each stage),
+    ``timing`` ("measured" by the library's per-stage hook, or "interpolated":
+    a line from a one-stage fit to the full fit, for scikit-learn's HGB, which
+    has none), ``fit_s``, ``fit_cpu_s``, ``others_cpu_share``,
+    ``numba_compiled_in_fit``, ``n_stages_fitted``, ``n_restarts`` and
+    ``baseline_loss``.
     """
     from threadpoolctl import threadpool_limits
 

@@ -367,26 +367,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="about 80 s: diamonds, 400 stages, leaves 2 and 31, "
                         "one repeat (explicit options still apply)")
-    parser.add_argument("--datasets", type=csv(str, DATASETS), default=None,
-                        help="comma-separated, of " + ",".join(DATASETS))
-    parser.add_argument("--n-samples", type=positive_int, default=None,
-                        help="training rows of the synthetic data sets (default: "
-                        f"{DEFAULTS['n_samples']:,})")
-    parser.add_argument("--methods", type=csv(str, tuple(METHODS)), default=None,
-                        help="comma-separated, of " + ",".join(METHODS)
-                        + "; zero is always run")
-    parser.add_argument("--learning-rates", type=csv(float), default=None,
-                        help="comma-separated grid (default: 0.1,0.3,1.0)")
-    parser.add_argument("--leaves", type=csv(int), default=None,
-                        help="comma-separated leaves per tree (default: 2,8,31)")
-    parser.add_argument("--max-trees", type=positive_int, default=None,
-                        help=f"stages per fit (default: {DEFAULTS['max_trees']})")
-    parser.add_argument("--repeats", type=positive_int, default=None,
-                        help=f"fits per configuration (default: "
-                        f"{DEFAULTS['repeats']})")
-    parser.add_argument("--gb-max-rows", type=positive_int, default=None,
-                        help="training rows of exact GradientBoosting at most "
-                        f"(default: {DEFAULTS['gb_max_rows']:,})")
+    options = {  # what each setting of DEFAULTS is, and how it is parsed
+        "datasets": ("data sets", csv(str, DATASETS)),
+        "n_samples": ("training rows of the synthetic data sets", positive_int),
+        "methods": ("methods, of " + ",".join(METHODS) + "; zero is always run",
+                    csv(str, tuple(METHODS))),
+        "learning_rates": ("the learning-rate grid", csv(float)),
+        "leaves": ("leaves per tree", csv(int)),
+        "max_trees": ("stages per fit", positive_int),
+        "repeats": ("fits per configuration", positive_int),
+        "gb_max_rows": ("training rows of exact GradientBoosting at most",
+                        positive_int)}
+    for key, (what, kind) in options.items():
+        default = DEFAULTS[key]
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        parser.add_argument("--" + key.replace("_", "-"), type=kind, default=None,
+                            help=f"{what} (default: {shown})")
     parser.add_argument("--n-threads", type=positive_int, default=2,
                         help="threads per library (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
