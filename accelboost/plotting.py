@@ -10,6 +10,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._engine.common import Y_DTYPE
 
+__all__ = ["plot_convergence", "staged_loss"]
+
 
 def _pyplot():
     try:
