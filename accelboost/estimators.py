@@ -1,8 +1,10 @@
 """AccelBoostRegressor and AccelBoostClassifier.
 
-The fit loop is short on purpose: validate, bin, then for each stage ask the
-stage policy where to fit, grow one tree per output there, add the stage to
-the ensemble with the policy's coefficient, score, and maybe stop.
+The fit loop is short on purpose: validate, bin, build a stage fitter, then
+for each stage let the policy plan it, grow its trees, step (with its
+restart rule and backtracking), add it to the ensemble; score it when
+something reads the scores, call the callbacks, and maybe stop. Plain and
+accelerated boosting differ only in the policy object (``_stages``).
 """
 
 import time
