@@ -153,16 +153,6 @@ def save_json(report: dict[str, Any], path: Path) -> None:
     tmp.replace(path)
 
 
-def load_curves(run: dict[str, Any]) -> dict[str, Any]:
-    """A run read back from JSON with its ``curve`` (null: inf) and ``seconds``
-    (null: NaN) as arrays again."""
-    for key, fill in (("curve", math.inf), ("seconds", math.nan)):
-        if key in run:
-            run[key] = np.array([fill if v is None else v for v in run[key]],
-                                dtype=np.float64)
-    return run
-
-
 # -- running ----------------------------------------------------------------------
 class Progress:
     """Progress lines on a stream: ``[done/total] elapsed, ~left | text``."""

@@ -243,11 +243,15 @@ def conclusion(summary: Sequence[dict[str, Any]]) -> list[str]:
                     f"closest, {r['label']}, {reach}, its best "
                     f"{_relative(r['best_loss'], plain['loss'])}")
         timed = [x for x in ok if x["seconds_to_plain"] is not None]
-        if timed:
-            f = min(timed, key=lambda x: x["seconds_to_plain"])
-            text += (f". Fastest to plain's best: {f['label']}, "
-                     f"{f['seconds_to_plain']:.2f} s ({f['seconds_ratio']:.2f}× "
-                     "plain accelboost)")
+        fastest = min(timed, key=lambda x: x["seconds_to_plain"]) if timed else None
+        if fastest is not None and fastest["method"] == PLAIN:
+            text += (f". Plain accelboost was the fastest to that loss "
+                     f"({plain['seconds']:.2f} s)")
+        elif fastest is not None:
+            text += (f". Fastest to plain's best: {fastest['label']}, "
+                     f"{fastest['seconds_to_plain']:.2f} s against plain "
+                     f"accelboost's {plain['seconds']:.2f} s "
+                     f"({fastest['seconds_ratio']:.2f}×)")
         lines.append(f"- **{where}**: {text}.")
     lines += ["", f"Acceleration paid in {len(paid)} of {len(paid) + len(unpaid)} "
               "cases" + (f" ({'; '.join(paid)})" if paid else "")
