@@ -1058,14 +1058,46 @@ def _cells_text(items: list[tuple[str, float | None]]) -> str:
 
 
 def _win_count(values: list[float]) -> str:
-    """How often momentum's better method beat tuned plain, in words."""
+    """How often momentum's pick beat tuned plain, in words."""
     if not values:
         return "no cells"
     wins = sum(v < -TIE_PCT for v in values)
     median = _pct(float(np.median(values)))
-    return (f"momentum (better of nesterov and beta=0.5) beat tuned plain in "
-            f"{wins} of {len(values)} cells (median {median}, range "
-            f"{_pct(min(values))} to {_pct(max(values))})")
+    return (f"momentum (nesterov or beta=0.5, whichever validated better) beat "
+            f"tuned plain in {wins} of {len(values)} cells (median {median}, "
+            f"range {_pct(min(values))} to {_pct(max(values))})")
+
+
+def pick_on_validation(cell: dict[str, Any], methods: Iterable[str]
+                       ) -> tuple[str, dict[str, Any]] | None:
+    """Of several methods in a cell, the one with the lowest validation loss.
+
+    Parameters
+    ----------
+    cell : dict
+        One entry of :func:`summarize`.
+    methods : iterable of str
+        Candidates (those not run are ignored).
+
+    Returns
+    -------
+    pick : (str, dict) or None
+        The method's name and row, or None when none of them ran.
+    """
+    rows = [(m, cell["methods"][m]) for m in methods
+            if m in cell["methods"] and cell["methods"][m]["rel"] is not None]
+    if not rows:
+        return None
+    return min(rows, key=lambda t: _inf(t[1]["val"]))
+
+
+def _median_text(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    wins = sum(v < -TIE_PCT for v in values)
+    losses = sum(v > TIE_PCT for v in values)
+    return (f"median {_pct(float(np.median(values)))} ({wins} better, {losses} "
+            f"worse of {len(values)})")
 
 
 def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
@@ -1076,6 +1108,28 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
     momentum = ["nesterov", "beta=0.5"]
     mechs = [m for m in METHODS if "+" in m]
     leaves_all = sorted({c["leaves"] for c in cells})
+    n_tables = len({c["dataset"] for c in cells})
+
+    # Bottom line: per tree size, medians over the tables.
+    text = [f"**Bottom line** (test loss vs tuned plain, median over {n_tables} "
+            "table(s); \"picked\" = chosen per table on validation):"]
+    bullets = []
+    for leaves in leaves_all:
+        here = [c for c in cells if c["leaves"] == leaves]
+        parts = []
+        for method in momentum:
+            values = [c["methods"][method]["rel"] for c in here
+                      if method in c["methods"]
+                      and c["methods"][method]["rel"] is not None]
+            parts.append(f"{method} {_median_text(values)}")
+        picks = [pick_on_validation(c, mechs) for c in here]
+        picks = [p for p in picks if p is not None]
+        if picks:
+            parts.append("picked mechanism " + _median_text(
+                [row["rel"] for _, row in picks]))
+        bullets.append(f"- {leaves} leaves: " + "; ".join(parts) + ".")
+    lines += [" ".join(text), ""] + bullets + [""]
+
     for leaves in leaves_all:
         here = [c for c in cells if c["leaves"] == leaves]
         text = [f"**{leaves} leaves.**"]
@@ -1090,40 +1144,32 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
                 text.append(f"{method} vs tuned plain: {_cells_text(values)}.")
         paid, lost = [], []
         for c in here:
-            rels = [(m, c["methods"][m]["rel"]) for m in momentum
-                    if m in c["methods"] and c["methods"][m]["rel"] is not None]
-            if not rels:
-                continue
-            best = min(rels, key=lambda t: t[1])
-            worst = max(rels, key=lambda t: t[1])
-            if best[1] < -TIE_PCT:
-                paid.append(f"{c['dataset']} ({best[0]} {_pct(best[1])})")
-            if worst[1] > TIE_PCT:
-                lost.append(f"{c['dataset']} ({worst[0]} {_pct(worst[1])})")
+            for method in momentum:
+                rel = c["methods"].get(method, {}).get("rel")
+                if rel is not None and rel < -TIE_PCT:
+                    paid.append(f"{c['dataset']} ({method} {_pct(rel)})")
+                if rel is not None and rel > TIE_PCT:
+                    lost.append(f"{c['dataset']} ({method} {_pct(rel)})")
         text.append("Momentum paid on " + (", ".join(paid) or "no table") + "; "
                     "lost on " + (", ".join(lost) or "no table") + ".")
         best_mechs = []
         for c in here:
-            rels = [(m, c["methods"][m]["rel"]) for m in mechs
-                    if m in c["methods"] and c["methods"][m]["rel"] is not None]
-            if rels:
-                m, v = min(rels, key=lambda t: t[1])
-                best_mechs.append(f"{c['dataset']} {m} {_pct(v)}")
+            pick = pick_on_validation(c, mechs)
+            if pick is not None:
+                best_mechs.append(f"{c['dataset']} {pick[0]} {_pct(pick[1]['rel'])}")
         if best_mechs:
-            text.append("Best mechanism: " + ", ".join(best_mechs) + ".")
+            text.append("Mechanism picked on validation: " + ", ".join(best_mechs)
+                        + ".")
         lines += [" ".join(text), ""]
 
     # The hypothesis: momentum pays where plain wants the Newton cap.
     at_cap, below = [], []
     for c in cells:
-        if c["plain"] is None:
-            continue
-        rels = [c["methods"][m]["rel"] for m in momentum
-                if m in c["methods"] and c["methods"][m]["rel"] is not None]
-        if not rels:
+        pick = pick_on_validation(c, momentum)
+        if c["plain"] is None or pick is None:
             continue
         (at_cap if c["plain"]["learning_rate"] >= max(LEARNING_RATES)
-         else below).append(min(rels))
+         else below).append(pick[1]["rel"])
     lines += [f"**The Newton cap.** Where tuned plain's best rate was the top of "
               f"the grid ({max(LEARNING_RATES):g}): {_win_count(at_cap)}. Below it: "
               f"{_win_count(below)}.", ""]
@@ -1133,20 +1179,32 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
     ext = [(c["dataset"], c["leaves"], k, v) for c in cells
            for k, v in c["extended"].items() if v["rel"] is not None]
     if pairs or ext:
-        wins = sum(m["rel"] < -TIE_PCT for m in pairs)
-        losses = sum(m["rel"] > TIE_PCT for m in pairs)
-        text = (f"**Momentum or a larger rate?** At the same nu, constant momentum "
-                f"beat plain at nu / (1 - beta) in {wins} of {len(pairs)} pairs and "
-                f"lost in {losses}.")
+        inside = [m for m in pairs if m["rate"] <= 1.0]
+        above = [m for m in pairs if m["rate"] > 1.0]
+        wins = sum(m["rel"] < -TIE_PCT for m in inside)
+        losses = sum(m["rel"] > TIE_PCT for m in inside)
+        median = (_pct(float(np.median([m["rel"] for m in inside])))
+                  if inside else "n/a")
+        text = (f"**Momentum or a larger rate?** At the same nu, with the matched "
+                f"plain rate nu / (1 - beta) at most 1, constant momentum beat plain "
+                f"at that rate in {wins} of {len(inside)} pairs and lost in "
+                f"{losses} (median {median}).")
+        if above:
+            best_plain = min(_inf(m["plain_test"]) for m in above)
+            rates = ", ".join(sorted({f"{m['rate']:g}" for m in above}))
+            won = sum(m["rel"] < -TIE_PCT for m in above)
+            text += (f" Above the Newton cap (plain at rate {rates}) momentum won "
+                     f"{won} of {len(above)} pairs; plain's best test loss at that "
+                     f"rate was {_loss(best_plain)}.")
         if ext:
-            ext_wins = [f"{d} {n} leaves {_pct(v['rel'])}" for d, n, _, v in ext
+            ext_wins = [f"{d}/{n} {_pct(v['rel'])}" for d, n, _, v in ext
                         if v["rel"] < -TIE_PCT]
-            ext_loss = [f"{d} {n} leaves {_pct(v['rel'])}" for d, n, _, v in ext
+            ext_loss = [f"{d}/{n} {_pct(v['rel'])}" for d, n, _, v in ext
                         if v["rel"] > TIE_PCT]
             text += (f" Each at its tuned rate (plain also allowed the matched "
-                     f"rates), momentum was better in {len(ext_wins)} of {len(ext)} "
-                     f"cells ({', '.join(ext_wins) or 'none'}) and worse in "
-                     f"{len(ext_loss)} ({', '.join(ext_loss) or 'none'}).")
+                     f"rates), constant momentum was better in {len(ext_wins)} of "
+                     f"{len(ext)} cells ({', '.join(ext_wins) or 'none'}) and worse "
+                     f"in {len(ext_loss)} ({', '.join(ext_loss) or 'none'}).")
         lines += [text, ""]
 
     # Mechanisms at 8 and 31 leaves.
