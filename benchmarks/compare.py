@@ -283,7 +283,15 @@ def _settings(report: dict[str, Any]) -> list[str]:
         "callbacks, and interpolated for sklearn HGB (no callbacks: a line from "
         "a one-tree fit to the full fit).",
     ] + [f"{METHODS[m].label} skipped: {why}." for m, why in
-         report.get("skipped", {}).items()]
+         report.get("skipped", {}).items()] + _busy_warning(report["runs"])
+
+
+def _busy_warning(runs) -> list[str]:
+    busy = [r for r in runs if (r.get("others_cpu_share") or 0) > _report.BUSY_SHARE]
+    return [f"**Warning: other processes used more than "
+            f"{100 * _report.BUSY_SHARE:.0f}% of the CPUs during {len(busy)} of "
+            f"{len(runs)} fits: their seconds are unreliable (losses and trees "
+            "are not affected).**"] if busy else []
 
 
 def format_markdown(report: dict[str, Any]) -> str:
