@@ -511,19 +511,46 @@ class AGBMPolicy(_MomentumPolicy):
         return float(np.sum(gradients.T * (new_state[0] - state[0])))
 
 
+#: ``stage_init="auto"``: the momentum for trees of at most this many leaves,
+#: from the evidence run (README, "When to accelerate"): Nesterov's schedule
+#: for stumps, a constant 0.5 up to 4 leaves, plain boosting above.
+AUTO_MOMENTUM = ((2, "nesterov"), (4, 0.5))
+
+
+def auto_momentum(max_leaves: float) -> float | str:
+    """The momentum ``stage_init="auto"`` uses for trees of ``max_leaves``.
+
+    Parameters
+    ----------
+    max_leaves : float
+        The most leaves a tree can have (``inf`` without a limit).
+
+    Returns
+    -------
+    momentum : float or "nesterov"
+        0.0 (plain boosting) for trees larger than the table's last entry.
+    """
+    for leaves, momentum in AUTO_MOMENTUM:
+        if max_leaves <= leaves:
+            return momentum
+    return 0.0
+
+
 def make_policy(
     stage_init: str,
     learning_rate: float,
     momentum: float | str = 0.0,
     agbm_gamma: float = 0.1,
     rules: MomentumRules = MomentumRules(),
+    max_leaves: float = np.inf,
 ) -> StackingPolicy | AGBMPolicy:
     """The policy for the estimators' parameters.
 
     Parameters
     ----------
-    stage_init : {"zero", "stacking", "agbm"}
-        Where each stage starts.
+    stage_init : {"auto", "zero", "stacking", "agbm"}
+        Where each stage starts; "auto" is "stacking" with
+        ``auto_momentum(max_leaves)``.
     learning_rate : float
         Shrinkage of each tree.
     momentum : float or "nesterov", default=0.0
@@ -533,11 +560,16 @@ def make_policy(
     rules : MomentumRules, default=MomentumRules()
         When momentum is used, restarted and given up; ignored by "zero",
         which has no momentum.
+    max_leaves : float, default=inf
+        The most leaves a tree can have ("auto" only).
 
     Returns
     -------
     policy : StackingPolicy or AGBMPolicy
     """
+    if stage_init == "auto":
+        momentum = auto_momentum(max_leaves)
+        stage_init = "stacking" if momentum != 0.0 else "zero"
     if stage_init == "zero":
         return StackingPolicy(learning_rate, 0.0)
     if stage_init == "stacking":

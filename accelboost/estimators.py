@@ -72,7 +72,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "stage_init": [StrOptions({"zero", "stacking", "agbm"})],
+        "stage_init": [StrOptions({"auto", "zero", "stacking", "agbm"})],
         "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"nesterov"})],
         "restart": [StrOptions({"function", "gradient", "validation"}), None],
         "momentum_offset": [Interval(Integral, 0, None, closed="left")],
@@ -325,8 +325,16 @@ class BaseAccelBoost(BaseEstimator, ABC):
             momentum_offset=self.momentum_offset,
             hybrid_patience=self.hybrid_patience,
         )
+        max_leaves = self.max_leaf_nodes or np.inf
+        if self.max_depth is not None:
+            max_leaves = min(max_leaves, 2**self.max_depth)
         return make_policy(
-            self.stage_init, self.learning_rate, self.momentum, self.agbm_gamma, rules
+            self.stage_init,
+            self.learning_rate,
+            self.momentum,
+            self.agbm_gamma,
+            rules,
+            max_leaves,
         )
 
     def _tree_params(self):
@@ -653,15 +661,23 @@ _COMMON_DOC = """
         Threads for the Numba kernels; ``None`` uses all. A fit on fewer
         than 2**17 cells (rows x features) uses one thread, where a second
         costs more than it saves. The fitted model does not depend on it.
-    stage_init : {"zero", "stacking", "agbm"}, default="zero"
+    stage_init : {"auto", "zero", "stacking", "agbm"}, default="auto"
         Where each new stage starts. "zero": plain gradient boosting.
         "stacking": the new learner starts as ``momentum`` times the previous
         one, which is Nesterov's accelerated gradient descent in function
         space. "agbm": two trees a stage, the second fitted to a corrected
-        residual (accelerated gradient boosting, Lu et al. 2020).
+        residual (accelerated gradient boosting, Lu et al. 2020). "auto":
+        momentum where it paid on held-out loss in the evidence run (README,
+        "When to accelerate"), from the most leaves a tree can have
+        (``max_leaf_nodes``, ``2**max_depth``): Nesterov's schedule for
+        stumps, a constant 0.5 up to 4 leaves, plain boosting above. Weak
+        learners are where plain boosting wants a learning rate above what a
+        Newton step allows, and momentum supplies it; with larger trees it
+        is at best a learning-rate rescale and cost up to 3% (31 leaves).
     momentum : float in [0, 1) or "nesterov", default=0.5
         Momentum of "stacking": a constant ``beta``, or Nesterov's schedule
-        ``beta_t`` (0, 0, 0.28, 0.43, ... -> 1). Ignored otherwise.
+        ``beta_t`` (0, 0, 0.28, 0.43, ... -> 1). Ignored otherwise ("auto"
+        picks its own).
     restart : {"function", "gradient", "validation"} or None, default="function"
         Safeguard for momentum. "function": the training loss never rises. A
         stage whose momentum step would raise it is undone and redone
@@ -771,7 +787,7 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         verbose=0,
         random_state=None,
         n_threads=None,
-        stage_init="zero",
+        stage_init="auto",
         momentum=0.5,
         restart="function",
         momentum_offset=0,
@@ -904,7 +920,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         verbose=0,
         random_state=None,
         n_threads=None,
-        stage_init="zero",
+        stage_init="auto",
         momentum=0.5,
         restart="function",
         momentum_offset=0,

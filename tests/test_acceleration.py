@@ -213,7 +213,7 @@ def test_nesterov_reaches_plain_400_tree_loss_in_half_the_stumps(task):
     common = dict(max_iter=400, max_leaf_nodes=2, early_stopping=False)
     plain_final = {}
     for lr in (0.1, 0.3, 1.0):
-        plain = make(learning_rate=lr, **common).fit(X, y)
+        plain = make(learning_rate=lr, stage_init="zero", **common).fit(X, y)
         plain_final[lr] = _staged_training_losses(plain, X, y)[0][-1]
     best_lr = min(plain_final, key=plain_final.get)
     accelerated = make(
@@ -404,3 +404,25 @@ def test_bad_acceleration_parameters_are_rejected(params, match):
     X, y, _ = _problem(100)
     with pytest.raises(ValueError, match=match):
         AccelBoostRegressor(**params).fit(X, y)
+
+
+# -- stage_init="auto": momentum from the tree size ------------------------------
+@pytest.mark.parametrize(
+    "tree, explicit",
+    [
+        (dict(max_leaf_nodes=2), dict(stage_init="stacking", momentum="nesterov")),
+        (dict(max_depth=1), dict(stage_init="stacking", momentum="nesterov")),
+        (dict(max_leaf_nodes=4), dict(stage_init="stacking", momentum=0.5)),
+        (dict(max_leaf_nodes=None, max_depth=2),
+         dict(stage_init="stacking", momentum=0.5)),
+        (dict(max_leaf_nodes=8), dict(stage_init="zero")),
+        (dict(max_leaf_nodes=31), dict(stage_init="zero")),
+    ],
+)
+def test_auto_is_the_policy_the_evidence_chose_for_the_tree_size(tree, explicit):
+    X, _, y = _problem(800)
+    common = dict(max_iter=30, learning_rate=0.5, random_state=0, **tree)
+    auto = AccelBoostClassifier(stage_init="auto", momentum=0.9, **common).fit(X, y)
+    same = AccelBoostClassifier(**explicit, **common).fit(X, y)
+    assert_array_equal(auto.decision_function(X), same.decision_function(X))
+    assert_array_equal(auto.stage_momentum_, same.stage_momentum_)

@@ -74,7 +74,7 @@ def test_plot_convergence_uses_the_curves_recorded_with_early_stopping(regressio
     X, y, _, _ = regression
     model = AccelBoostRegressor(
         max_iter=20, early_stopping=True, n_iter_no_change=50,
-        validation_fraction=0.2, random_state=0,
+        validation_fraction=0.2, random_state=0, stage_init="zero",
     ).fit(X, y)
     ax = plot_convergence(model)
     lines = {line.get_label(): line for line in ax.get_lines()}
