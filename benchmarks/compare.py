@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,7 +127,8 @@ def _lr_key(learning_rate: float) -> float:
 
 def _median_curves(runs):
     """Median held-out curve over the repeats, and every repeat's seconds."""
-    curves = np.array([np.asarray(r["curve"], dtype=np.float64) for r in runs])
+    curves = np.array([[np.inf if v is None else v for v in r["curve"]]  # JSON null
+                       for r in runs], dtype=np.float64)
     seconds = np.array([np.asarray(r["seconds"], dtype=np.float64) for r in runs])
     return np.median(curves, axis=0), seconds
 
@@ -401,6 +403,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmark_results"),
                         help="directory for results.json, report.md and the "
                         "plots (default: %(default)s)")
+    parser.add_argument("--from-json", metavar="PATH", type=Path, default=None,
+                        help="run nothing: write report.md and the plots of saved "
+                        "results again, beside them")
     parser.add_argument("--no-plots", action="store_true",
                         help="skip the PNG plots (no matplotlib needed)")
 
@@ -414,15 +419,20 @@ def main(args: argparse.Namespace, command: str) -> int:
         raise SystemExit("--leaves must be at least 2")
     if any(v <= 0 for v in settings["learning_rates"]):
         raise SystemExit("--learning-rates must be positive")
-    for method, reason in available_methods(settings["methods"])[1].items():
-        print(f"{METHODS[method].label}: {reason}; skipped.", file=sys.stderr)
-    report = run(**settings, n_threads=args.n_threads, seed=args.seed,
-                 command=command, log=sys.stderr)
-    _report.save_json(report, args.out / "results.json")
+    if args.from_json is not None:  # render saved results again
+        report, args.out = json.loads(args.from_json.read_text()), args.from_json.parent
+        report["summary"] = summarize(report)
+    else:
+        for method, reason in available_methods(settings["methods"])[1].items():
+            print(f"{METHODS[method].label}: {reason}; skipped.", file=sys.stderr)
+        report = run(**settings, n_threads=args.n_threads, seed=args.seed,
+                     command=command, log=sys.stderr)
+        _report.save_json(report, args.out / "results.json")
     text = format_markdown(report)
     (args.out / "report.md").write_text(text)
     print(text)
-    written = [args.out / "results.json", args.out / "report.md"]
+    written = [args.out / "report.md"] + ([] if args.from_json else [
+        args.out / "results.json"])
     if not args.no_plots:
         written += plot_report(report, args.out)
     print("written: " + ", ".join(str(p) for p in written))

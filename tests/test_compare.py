@@ -198,3 +198,14 @@ def test_bare_command_is_compare():
         capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     assert "python -m benchmarks compare: error: argument --max-trees" in proc.stderr
+
+
+def test_committed_quick_results_render_again(tmp_path, capsys):
+    saved = REPO / "benchmarks" / "results" / "quick" / "results.json"
+    (tmp_path / "results.json").write_bytes(saved.read_bytes())
+    assert benchmarks_main(["compare", "--from-json", str(tmp_path / "results.json"),
+                            "--no-plots"]) == 0
+    text = (tmp_path / "report.md").read_text()
+    assert text in capsys.readouterr().out
+    assert "## diamonds, 2 leaves" in text and "## Conclusion" in text
+    assert "- **diamonds, 2 leaves**: acceleration " in text
