@@ -73,6 +73,19 @@ def versions(runs: Iterable[dict[str, Any]] = ()) -> dict[str, str | None]:
     return found
 
 
+def new_report(benchmark: str, schema_version: int, command: str,
+               config: dict[str, Any], runs: Sequence[dict[str, Any]] = (),
+               started: float | None = None, **more: Any) -> dict[str, Any]:
+    """What every results file holds: the benchmark, the schema, the command,
+    the settings, the wall time since ``started``, the machine, the versions,
+    the runs, and ``more``."""
+    return {"benchmark": benchmark, "schema_version": schema_version,
+            "command": command, "config": config,
+            "elapsed_s": None if started is None else time.perf_counter() - started,
+            "machine": machine_info(), "versions": versions(runs), "runs": list(runs),
+            **more}
+
+
 def header(title: str, report: dict[str, Any], notes: Sequence[str]) -> list[str]:
     """A report's first lines: title, command, ``notes`` and the machine."""
     machine = report.get("machine", {})

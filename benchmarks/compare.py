@@ -26,6 +26,7 @@ import dataclasses
 import itertools
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -79,12 +80,9 @@ def run(*, datasets=DEFAULTS["datasets"], n_samples=DEFAULTS["n_samples"],
               "leaves": [int(v) for v in leaves], "max_trees": max_trees,
               "repeats": repeats, "gb_max_rows": gb_max_rows,
               "n_threads": n_threads, "seed": seed}
-    report: dict[str, Any] = {
-        "benchmark": "compare", "schema_version": SCHEMA_VERSION,
-        "command": command, "config": config, "machine": _report.machine_info(),
-        "versions": _report.versions(), "skipped": skipped, "datasets": {},
-        "warmup_s": {}, "runs": [],
-    }
+    report = _report.new_report("compare", SCHEMA_VERSION, command, config,
+                                skipped=skipped, datasets={}, warmup_s={})
+    started = time.perf_counter()
     progress = _report.Progress(len(datasets) * len(leaves) * len(runnable)
                                 * len(learning_rates) * repeats, log)
     for name in datasets:
@@ -107,6 +105,7 @@ def run(*, datasets=DEFAULTS["datasets"], n_samples=DEFAULTS["n_samples"],
                           != "ok" else f"{head}: best {np.min(result['curve']):.5g}, "
                           f"fit {result['fit_s']:.2f} s")
     report["summary"] = summarize(report)
+    report["elapsed_s"] = time.perf_counter() - started
     return report
 
 

@@ -225,13 +225,9 @@ def run_engine(*, tasks=("regression", "binary"), libraries=tuple(
             f"{r['fit_per_iter_s'] * 1e3:.2f} ms/iter, predict {r['predict_s']:.3f} "
             f"s, compile {r['compile_s']:.2f} s" if r["status"] == "ok"
             else f"{r['status']}: {r.get('reason')}")))
-    report = {"benchmark": "engine", "schema_version": SCHEMA_VERSION,
-              "command": command, "config": config,
-              "elapsed_s": time.perf_counter() - started,
-              "machine": _report.machine_info(), "versions": _report.versions(runs),
-              "runs": runs}
-    report["summary"] = summarize_engine(runs, tasks, libraries)
-    return report
+    return _report.new_report("engine", SCHEMA_VERSION, command, config, runs,
+                              started, summary=summarize_engine(runs, tasks,
+                                                                libraries))
 
 
 def summarize_engine(runs, tasks, libraries) -> list[dict[str, Any]]:
@@ -455,12 +451,9 @@ def run_contention(*, sizes=CONTENTION["sizes"], leaves=CONTENTION["leaves"],
                       else [run["threads"]])]
     summary = summarize_contention(runs)
     ratios, targets = contention_ratios(summary)
-    return {"benchmark": "contention", "schema_version": SCHEMA_VERSION,
-            "command": command, "config": config,
-            "elapsed_s": time.perf_counter() - started,
-            "machine": _report.machine_info(), "versions": _report.versions(runs),
-            "skipped": skipped, "runs": runs, "summary": summary, "ratios": ratios,
-            "targets": targets}
+    return _report.new_report("contention", SCHEMA_VERSION, command, config, runs,
+                              started, skipped=skipped, summary=summary,
+                              ratios=ratios, targets=targets)
 
 
 def _key(entry):
@@ -721,11 +714,8 @@ def run_stages(*, parts=("long", "hgb"), timeout=None, command="", seed: int = 0
         run.setdefault("part", target.removeprefix("measure_"))
         run.setdefault("library", "accelboost")
     summary, targets = summarize_stages(runs)
-    return {"benchmark": "stages", "schema_version": SCHEMA_VERSION,
-            "command": command, "config": config,
-            "elapsed_s": time.perf_counter() - started,
-            "machine": _report.machine_info(), "versions": _report.versions(runs),
-            "runs": runs, "summary": summary, "targets": targets}
+    return _report.new_report("stages", SCHEMA_VERSION, command, config, runs,
+                              started, summary=summary, targets=targets)
 
 
 def summarize_stages(runs):
