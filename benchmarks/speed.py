@@ -1,42 +1,36 @@
 """``python -m benchmarks speed {engine,contention,stages}``: how fast accelboost
 fits and predicts beside its peers.
 
-Every figure comes from a fresh Python process per measurement
-(:func:`benchmarks._child.run_child`), after a warm-up fit on 1,000 rows and 3
-trees that absorbs Numba's first call (compilation when its on-disk cache is
-cold, loading when warm), reported apart as *compile s*. The libraries get the
-same trees (:mod:`benchmarks._peers`: 255 bins, 20 samples per leaf, no L2, no
-subsampling, learning rate 0.1). Every fit time includes binning.
+Every figure comes from a fresh process per measurement (:mod:`._child`),
+after a warm-up fit on 1,000 rows and 3 trees that absorbs Numba's first call
+(compilation with a cold on-disk cache, loading with a warm one), reported
+apart as *compile s*; the libraries get the same trees (:mod:`._peers`,
+learning rate 0.1); every fit time includes binning.
 
-``engine``: fit per tree, predict time (all training rows), the fit's peak
-memory above its start (Linux: ``VmHWM`` after resetting it through
-``/proc/self/clear_refs``; elsewhere the ``ru_maxrss`` increase, a lower
-bound), compile time, held-out loss and CPU/wall, on 1,000,000 synthetic rows
-x 28 features (:func:`benchmarks._data.make_synthetic`) and 300 trees of 31
-leaves, regression and binary, a process per (task, library, repeat).
-``--numba-cache cold`` gives accelboost an empty Numba cache: a real
-compilation. Targets: accelboost's fit per tree at most 1.5x LightGBM's, its
-predict at most 1x scikit-learn's.
+``engine``: fit per tree, predict time (the training rows), the fit's peak
+memory above its start (Linux: ``VmHWM`` reset through ``clear_refs``;
+elsewhere the ``ru_maxrss`` increase, a lower bound), compile time, held-out
+loss and CPU/wall, on 1,000,000 synthetic rows x 28 features and 300 trees of
+31 leaves, regression and binary. ``--numba-cache cold`` gives accelboost an
+empty Numba cache: a real compilation. Targets: fit per tree at most 1.5x
+LightGBM's, predict at most 1x scikit-learn's.
 
-``contention``: fit per tree of squared-error regression at 2,000 and 43,000
-rows (diamonds, subsampled) and 1,000,000 (synthetic), with 31 leaves and
-stumps, one thread and all (``default``: accelboost's ``n_threads=None``, the
-peers' ``n_jobs`` = all CPUs), on an idle machine and with a ``while True:
-pass`` process pinned to one core (:mod:`benchmarks._busy`). A process per
-(library, size, leaves, load) runs its thread settings interleaved (1,
-default, 1, ...), so their ratio shares the machine's drift. Target:
-accelboost with default threads and a busy core at most 1.3x its own
-one-thread time. About 14 minutes; ``--quick`` 2.
+``contention``: fit per tree of regression at 2,000 and 43,000 rows (diamonds)
+and 1,000,000 (synthetic), 31 leaves and stumps, one thread and all
+(``default``: accelboost's ``n_threads=None``, the peers' all CPUs), idle and
+with a ``while True: pass`` process pinned to one core (:mod:`._busy`). A
+process per (library, size, leaves, load) runs its thread settings
+interleaved (1, default, 1, ...), so their ratio shares the machine's drift.
+Target: accelboost busy with default threads at most 1.3x its busy one-thread
+time.
 
-``stages``: the wall time of every stage of a 20,000-stump accelboost fit with
-early stopping that scores every stage and never stops, clocked through
-``accelboost.callbacks`` (a mark when the fit starts and after every stage;
-the first stage holds the binning): its first against its last 1,000 stages
-(target: at most 1.2x) and each tenth. Then 3,000 stumps with early
-stopping, accelboost against scikit-learn's HistGradientBoosting on
-diamonds' 80% split, with held-out MSE on the other 20% (target: fit time at
-most 1.0x HGB's); HGB has no callbacks, so only whole fits are compared.
-About 1 minute.
+``stages``: the wall time of every stage of a 20,000-stump fit with early
+stopping that scores every stage and never stops, taken through
+``accelboost.callbacks`` (a mark when ``fit`` starts and after every stage):
+its last 1,000 stages against its first (target: at most 1.2x), and each
+tenth. Then 3,000 stumps with early stopping against HistGradientBoosting on
+diamonds' 80% split, held-out MSE on the rest (target: fit time at most 1.0x
+HGB's); HGB has no callbacks, so whole fits are compared.
 """
 
 from __future__ import annotations
@@ -780,6 +774,8 @@ def stages_markdown(report: dict[str, Any]) -> str:
                   fmt(long["last_s"] * 1e3, ".3g"), fmt(long["ratio"], ".2f", "×")]])
             lines += ["", "Median ms per stage in each tenth of the fit: " + ", ".join(
                 fmt(v * 1e3, ".3g") for v in long["tenths_s"]) + "."]
+            if long["n_iter"] < config["n_stages"]:
+                lines.append(f"\nnote: a fit stopped after {long['n_iter']} stages")
     if "hgb" in config["parts"]:
         lines += ["", f"## {config['hgb_stages']:,} stumps with early stopping, "
                   f"learning rate {config['learning_rate']:g}, diamonds' 80% "
