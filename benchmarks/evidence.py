@@ -125,6 +125,9 @@ EPS = 1e-15
 EXIT_INCOMPLETE = 3
 #: Stop a run after this many failed fits in a row.
 MAX_FAILURES_IN_A_ROW = 4
+#: Estimator parameters the defaults check shows.
+_SHOWN_DEFAULTS = ("stage_init", "momentum", "restart", "momentum_offset",
+                   "hybrid_patience", "max_delta_step")
 #: Significant digits of the stored curves.
 _DIGITS = 8
 #: Parameter values of a new estimator parameter that keep old behaviour
@@ -833,6 +836,10 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "val": record["best_val"], "test": record["test_at_best"],
                 "stage": record["best_stage"], "reach": reach,
                 "restarts": record.get("n_restarts"),
+                "commit": record.get("commit"),
+                "settings": {k: v for k, v in
+                             (record.get("estimator_params") or {}).items()
+                             if k in _SHOWN_DEFAULTS},
                 "rel": rel_pct(record["test_at_best"],
                                None if plain is None else plain["test_at_best"]),
             }
@@ -1031,15 +1038,15 @@ def defaults_check(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _defaults_section(cells: list[dict[str, Any]]) -> list[str]:
-    from accelboost import AccelBoostRegressor
-
-    params = AccelBoostRegressor().get_params()
-    shown = ", ".join(f"{k}={params[k]!r}" for k in sorted(params)
-                      if k in ("stage_init", "momentum", "restart", "learning_rate")
-                      or k in {p for m in MECHANISMS.values() for p in m})
+    settings = sorted({
+        (", ".join(f"{k}={v!r}" for k, v in sorted(row["settings"].items())),
+         str(row["commit"])[:10])
+        for cell in cells for m, row in cell["methods"].items() if m == DEFAULT
+    })
+    shown = "; ".join(f"{text} (accelboost {commit})" for text, commit in settings)
     rows = defaults_check(cells)
     lines = ["## Defaults check", "",
-             "The estimators' defaults (at report time: " + shown + "), their "
+             "The estimators' defaults as fitted (" + (shown or "none") + "), their "
              "learning rate tuned like plain's, against tuned plain boosting; "
              f"pass if at most +{DEFAULT_TOLERANCE_PCT:g}% worse.", ""]
     lines += _table(
