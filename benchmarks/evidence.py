@@ -875,7 +875,11 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
                 }
         errors = [r for r in fits if r.get("status") != "ok"
                   and int(r["leaves"]) == leaves]
+        plain_by_lr = {_lr(r["learning_rate"]): r["test_at_best"] for r in fits
+                       if r.get("status") == "ok" and r["method"] == PLAIN
+                       and int(r["leaves"]) == leaves}
         cells.append({"dataset": name, "leaves": leaves, "plain": plain,
+                      "plain_by_lr": plain_by_lr,
                       "methods": rows, "matched": matched, "extended": extended,
                       "errors": errors})
     return cells
@@ -1151,12 +1155,17 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
                 text.append(f"{method} vs tuned plain: {_cells_text(values)}.")
         paid, lost = [], []
         for c in here:
+            won, lose = [], []
             for method in momentum:
                 rel = c["methods"].get(method, {}).get("rel")
                 if rel is not None and rel < -TIE_PCT:
-                    paid.append(f"{c['dataset']} ({method} {_pct(rel)})")
+                    won.append(f"{method} {_pct(rel)}")
                 if rel is not None and rel > TIE_PCT:
-                    lost.append(f"{c['dataset']} ({method} {_pct(rel)})")
+                    lose.append(f"{method} {_pct(rel)}")
+            if won:
+                paid.append(f"{c['dataset']} ({', '.join(won)})")
+            if lose:
+                lost.append(f"{c['dataset']} ({', '.join(lose)})")
         text.append("Momentum paid on " + (", ".join(paid) or "no table") + "; "
                     "lost on " + (", ".join(lost) or "no table") + ".")
         best_mechs = []
@@ -1181,6 +1190,17 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
               f"the grid ({max(LEARNING_RATES):g}): {_win_count(at_cap)}. Below it: "
               f"{_win_count(below)}.", ""]
 
+    # Is the stage budget binding? Then momentum may only buy stages.
+    bound = [f"{c['dataset']}/{c['leaves']} (lr {c['plain']['learning_rate']:g})"
+             for c in cells if c["plain"] is not None
+             and c["plain"]["best_stage"] >= 0.95 * len(c["plain"]["val_curve"])]
+    n_plain = sum(c["plain"] is not None for c in cells)
+    lines += [f"**The stage budget.** Tuned plain was still improving in the last "
+              f"5% of its stages in {len(bound)} of {n_plain} cells"
+              + (f" ({', '.join(bound)})" if bound else "")
+              + ": there a gain from momentum is partly a gain in stages, which a "
+              "larger budget would give plain boosting too.", ""]
+
     # Momentum against the larger learning rate.
     pairs = [m for c in cells for m in c["matched"] if m["rel"] is not None]
     ext = [(c["dataset"], c["leaves"], k, v) for c in cells
@@ -1197,12 +1217,19 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
                 f"at that rate in {wins} of {len(inside)} pairs and lost in "
                 f"{losses} (median {median}).")
         if above:
-            best_plain = min(_inf(m["plain_test"]) for m in above)
             rates = ", ".join(sorted({f"{m['rate']:g}" for m in above}))
             won = sum(m["rel"] < -TIE_PCT for m in above)
+            cap = max(LEARNING_RATES)
+            overshoot = [
+                _inf(m["plain_test"]) > _inf(c["plain_by_lr"].get(cap))
+                for c in cells for m in c["matched"]
+                if m["rel"] is not None and m["rate"] > 1.0
+                and c["plain_by_lr"].get(cap) is not None
+            ]
             text += (f" Above the Newton cap (plain at rate {rates}) momentum won "
-                     f"{won} of {len(above)} pairs; plain's best test loss at that "
-                     f"rate was {_loss(best_plain)}.")
+                     f"{won} of {len(above)} pairs, but that rate is no rival: "
+                     f"plain at it ended worse than plain at {cap:g} in "
+                     f"{sum(overshoot)} of {len(overshoot)} cells.")
         if ext:
             ext_wins = [f"{d}/{n} {_pct(v['rel'])}" for d, n, _, v in ext
                         if v["rel"] < -TIE_PCT]
