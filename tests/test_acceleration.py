@@ -410,8 +410,8 @@ def test_bad_acceleration_parameters_are_rejected(params, match):
 @pytest.mark.parametrize(
     "tree, explicit",
     [
-        (dict(max_leaf_nodes=2), dict(stage_init="stacking", momentum="nesterov")),
-        (dict(max_depth=1), dict(stage_init="stacking", momentum="nesterov")),
+        (dict(max_leaf_nodes=2), dict(stage_init="stacking", momentum=0.5)),
+        (dict(max_depth=1), dict(stage_init="stacking", momentum=0.5)),
         (dict(max_leaf_nodes=4), dict(stage_init="stacking", momentum=0.5)),
         (dict(max_leaf_nodes=None, max_depth=2),
          dict(stage_init="stacking", momentum=0.5)),
