@@ -168,9 +168,11 @@ class AccelBoost(Library):
     n_trees_key, threads_key = "max_iter", "n_threads"
 
     def _params(self, task):
+        # Plain boosting, like the peers (the default "auto" may add momentum).
         return {"loss": _sklearn_loss(task), "max_depth": None,
                 "min_samples_leaf": 20, "min_hessian_to_split": 1e-3,
-                "l2_regularization": 0.0, "max_bins": 255, "early_stopping": False}
+                "l2_regularization": 0.0, "max_bins": 255, "early_stopping": False,
+                "stage_init": "zero"}
 
     def params(self, task, n_trees, *, n_threads=2, **kwargs):
         params = super().params(task, n_trees, n_threads=n_threads, **kwargs)
