@@ -35,7 +35,9 @@ Resuming and budget
 -------------------
 Results go to ``benchmarks/results/evidence/<dataset>.json`` after every fit,
 keyed by (dataset, leaves, method, learning rate); a rerun skips finished
-fits (and refits one whose parameters changed, e.g. a changed default).
+fits (and refits one whose parameters changed; the default method's fits
+are refitted whenever the accelboost commit changed, since what a default
+does can change without any parameter changing).
 Before fitting, the run times one fit per tree size (or uses the times
 already stored) and prints an estimate of the remaining time;
 ``--max-minutes`` stops cleanly between fits (exit status 3: run again to
@@ -643,6 +645,10 @@ def run_grid(
         changed = record.get("commit") != results["accelboost"]["commit"]
         if record.get("status") != "ok" and (retry_errors or changed):
             return True  # asked to, or the code changed since it failed
+        if method == DEFAULT and changed and record.get("commit") is not None:
+            # What a default means can change without any parameter changing
+            # (e.g. what stage_init="auto" picks): refit on every new commit.
+            return True
         return not is_current(record, fit_params(method, n_leaves, lr, max_iter),
                               default_now if method == DEFAULT else None)
 

@@ -239,3 +239,16 @@ def test_a_broken_build_stops_the_run_and_is_retried_later(tiny, tmp_path,
     monkeypatch.setattr(evidence, "_code_version", lambda: {"commit": "b"})
     summary = _run(tiny, path, leaves=(2,), methods=["plain"])
     assert summary["done"] == 2 and summary["errors"] == 0  # plain at 0.1 and 1
+
+
+def test_default_fits_follow_the_code_and_others_do_not(tiny, tmp_path,
+                                                       monkeypatch):
+    path = tmp_path / "t.json"
+    monkeypatch.setattr(evidence, "_code_version", lambda: {"commit": "a"})
+    assert _run(tiny, path)["done"] == 16
+    assert _run(tiny, path)["done"] == 0
+    monkeypatch.setattr(evidence, "_code_version", lambda: {"commit": "b"})
+    assert _run(tiny, path)["done"] == 4  # default at 2 rates x 2 sizes
+    fits = json.loads(path.read_text())["fits"]
+    assert {f["commit"] for f in fits if f["method"] == "default"} == {"b"}
+    assert {f["commit"] for f in fits if f["method"] != "default"} == {"a"}
