@@ -245,11 +245,13 @@ class _MomentumPolicy:
         ``reference`` is undone and redone without momentum (a restart); a
         plain Newton step can still overshoot where momentum pushed the
         scores far out and the hessians are tiny, so it is halved until the
-        loss does not rise (backtracking). "gradient": a step that goes
+        loss does not rise (backtracking); "validation" keeps this guard and
+        adds its own restarts in ``next_schedule``. "gradient": a step that goes
         uphill along the gradient at the fit point is kept, and the momentum
         restarts after it.
         """
-        guarded = self.rules.restart == "function" and self.accelerated
+        # "validation" keeps the training-loss guard: it only adds restarts.
+        guarded = self.rules.restart in ("function", "validation") and self.accelerated
         checks_gradient = self.rules.restart == "gradient" and self.has_momentum(stage)
         # Without a check the old state is not needed: update in place.
         new_state = self.step(

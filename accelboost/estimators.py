@@ -686,9 +686,9 @@ _COMMON_DOC = """
         with tiny hessians, where momentum pushed the scores far out) is
         halved until it does not. "gradient": momentum is dropped after a
         step that goes uphill along the gradient at the fit point.
-        "validation": momentum is dropped after a stage whose validation
-        score fell (every stage is scored, on data held out as for early
-        stopping). Ignored with "zero".
+        "validation": as "function", and momentum is also dropped after a
+        stage whose validation score fell (every stage is scored, on data
+        held out as for early stopping). Ignored with "zero".
     momentum_offset : int, default=0
         The first ``momentum_offset`` stages are plain boosting steps;
         momentum starts after them. Ignored with "zero".
