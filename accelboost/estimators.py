@@ -270,17 +270,43 @@ class BaseAccelBoost(BaseEstimator, ABC):
         # Early stopping and the validation-driven momentum rules score every
         # stage; only early stopping stops on the scores.
         scores_stages = early_stopping or policy.watches_validation
-        if scores_stages and validation is None and self.validation_fraction:
+        train, val, fitter = self._prepare(
+            X, y, sample_weight, validation if scores_stages else None,
+            scores_stages, warm, policy,
+        )
+        scorer = self._make_scorer(scores_stages)
+        if scores_stages and not self.train_score_:
+            self._record_scores(scorer, train, val)
+        for _ in range(self._ensemble.n_stages, self.max_iter):
+            tic = time.perf_counter()
+            step = self._fit_stage(fitter, train, val)
+            if scores_stages:
+                # Scoring costs a pass over the data: only its users pay it.
+                self._record_scores(scorer, train, val)
+            self._update_schedule(step)
+            if self.verbose:
+                self._print_progress(time.perf_counter() - tic)
+            self.n_iter_ = self._ensemble.n_stages
+            stop = callbacks.after_stage(self._stage_info())
+            if stop or (early_stopping and self._should_stop()):
+                break
+        self._finish_fit(early_stopping)
+        callbacks.after_fit(self)
+
+    def _prepare(self, X, y, sample_weight, validation, holds_out, warm, policy):
+        """The fitted state to start from, the binned data and the fitter.
+
+        With ``holds_out`` and no validation set given, ``validation_fraction``
+        of the data is held out.
+        """
+        if holds_out and validation is None and self.validation_fraction:
             (X, y, sample_weight), validation = self._split_validation(
                 X, y, sample_weight
             )
-        if not scores_stages:
-            validation = None
         if warm:
             self._continue_fitted_state(policy)
         else:
             self._reset_fitted_state(X, y, sample_weight, policy)
-
         classes = getattr(self, "classes_", None)
         train = _Dataset(X, y, sample_weight, self._bin_mapper, self._ensemble,
                          classes, training=True)
@@ -300,24 +326,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
         if validation is not None:
             val = _Dataset(*validation, self._bin_mapper, self._ensemble, classes)
             val.replay(self._ensemble)
-        scorer = self._make_scorer(scores_stages)
-        if scores_stages and not self.train_score_:
-            self._record_scores(scorer, train, val)
-        for _ in range(self._ensemble.n_stages, self.max_iter):
-            tic = time.perf_counter()
-            step = self._fit_stage(fitter, train, val)
-            if scores_stages:
-                # Scoring costs a pass over the data: only its users pay it.
-                self._record_scores(scorer, train, val)
-            self._update_schedule(step)
-            if self.verbose:
-                self._print_progress(time.perf_counter() - tic)
-            self.n_iter_ = self._ensemble.n_stages
-            stop = callbacks.after_stage(self._stage_info())
-            if stop or (early_stopping and self._should_stop()):
-                break
-        self._finish_fit(early_stopping)
-        callbacks.after_fit(self)
+        return train, val, fitter
 
     def _make_policy(self):
         rules = MomentumRules(
