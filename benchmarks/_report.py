@@ -143,26 +143,27 @@ def first_reach(curve, target: float, rtol: float = REACH_RTOL) -> int | None:
 
 
 # -- JSON -------------------------------------------------------------------------
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as strict JSON data: dicts with string keys, lists, numbers,
+    strings, booleans and None (non-finite numbers become None, NumPy arrays
+    and scalars Python ones, other objects their ``str``)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in (value.tolist() if isinstance(
-            value, np.ndarray) else value)]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None  # strict JSON
-    if isinstance(value, np.integer):
-        return int(value)
-    return bool(value) if isinstance(value, np.bool_) else value
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value if value is None or isinstance(value, (str, int)) else str(value)
 
 
 def save_json(report: dict[str, Any], path: Path) -> None:
-    """Write a report as compact, strict JSON (non-finite numbers become null,
-    unknown objects their ``str``), atomically: a temporary file, a rename."""
+    """Write a report as compact, strict JSON (:func:`jsonable`), atomically:
+    a temporary file, a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_jsonable(report), separators=(",", ":"),
-                              default=str) + "\n")
+    tmp.write_text(json.dumps(jsonable(report), separators=(",", ":")) + "\n")
     tmp.replace(path)
 
 

@@ -29,21 +29,22 @@ log loss for classification). A fit's result is the **test loss at the stage
 with the lowest validation loss**; a method's best learning rate is the one
 with the lowest such validation loss. The test part never chooses anything.
 Also recorded: the stage at which the validation curve first reaches tuned
-plain's best validation loss, and ``n_restarts_``.
+plain's best validation loss, and ``n_restarts_``. Stored per fit: the
+validation curve (7 significant digits), the chosen stage with its
+validation and test loss, and the final ones.
 
 Resuming and budget
 -------------------
 Results go to ``benchmarks/results/evidence/<dataset>.json`` after every fit,
 keyed by (dataset, leaves, method, learning rate); a rerun skips finished
-fits (and refits one whose parameters changed; the default method's fits
-are refitted whenever the accelboost commit changed, since what a default
-does can change without any parameter changing).
-Before fitting, the run times one fit per tree size (or uses the times
-already stored) and prints an estimate of the remaining time;
-``--max-minutes`` stops cleanly between fits (exit status 3: run again to
-resume). ``--leaves`` and ``--methods`` run a table piece by piece. Methods
-whose parameters this accelboost does not have yet are skipped (and run by a
-later invocation once they exist).
+fits. It refits a fit whose parameters changed, a failed fit once the
+accelboost commit changed (or with ``--retry-errors``), and the fits of the
+default method and of the methods named by ``--refit`` made at another
+accelboost commit (what a default does can change without any parameter
+changing; a fix can change what a method does). ``--max-minutes`` stops
+cleanly between fits (exit status 3: run again to resume). ``--leaves`` and
+``--methods`` run a table piece by piece. Methods whose parameters this
+accelboost does not have yet are skipped.
 
 Report
 ------
@@ -60,14 +61,15 @@ import os
 import subprocess
 import sys
 import time
-import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import _data
+from . import _data, _report
+from ._peers import LIBRARIES
+from ._report import csv, fmt, jsonable, median, positive_int, table
 
 #: The grid.
 LEAVES = (2, 4, 8, 31)
@@ -75,13 +77,10 @@ LEARNING_RATES = (0.03, 0.1, 0.3, 1.0)
 MAX_ITER = 500
 N_THREADS = 2
 SEED = 0
+SCHEMA_VERSION = 2
 #: Settings of every explicit method's fit (the default method gets none).
-COMMON = {
-    "min_samples_leaf": 20,
-    "max_bins": 255,
-    "early_stopping": False,
-    "random_state": SEED,
-}
+COMMON = {"min_samples_leaf": 20, "max_bins": 255, "early_stopping": False,
+          "random_state": SEED}
 #: Name of the estimators' defaults, and of the reference method.
 DEFAULT = "default"
 PLAIN = "plain"
@@ -103,26 +102,23 @@ METHODS: dict[str, dict[str, Any] | None] = {
     PLAIN: {"stage_init": "zero"},
     DEFAULT: None,
     **_MOMENTUM,
-    **{
-        f"{base}+{mech}": {**params, **extra}
-        for base, params in _MOMENTUM.items()
-        for mech, extra in MECHANISMS.items()
-    },
+    **{f"{base}+{mech}": {**params, **extra} for base, params in _MOMENTUM.items()
+       for mech, extra in MECHANISMS.items()},
 }
 #: Where results and the report go.
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "evidence"
 REPORT_NAME = "report.md"
 #: Default time budget of one invocation (minutes): stops between fits.
 MAX_MINUTES = 25.0
-#: A validation curve reaches a loss within this relative slack (the stored
-#: curves are rounded to 8 significant digits).
+#: Significant digits of the stored validation curves, and the slack within
+#: which a curve reaches a loss (more than their rounding; at 6 digits, some
+#: reach stages of the committed results move, whatever the slack).
+DIGITS = 7
 REACH_RTOL = 1e-6
 #: Relative test-loss differences below this (in %) are called a tie.
 TIE_PCT = 0.1
 #: The defaults check: default at most this much (in %) worse than tuned plain.
 DEFAULT_TOLERANCE_PCT = 0.5
-#: Probabilities are clipped to [EPS, 1] for the log loss.
-EPS = 1e-15
 #: Exit status when the budget ran out before the grid was done.
 EXIT_INCOMPLETE = 3
 #: Stop a run after this many failed fits in a row.
@@ -130,8 +126,6 @@ MAX_FAILURES_IN_A_ROW = 4
 #: Estimator parameters the defaults check shows.
 _SHOWN_DEFAULTS = ("stage_init", "momentum", "restart", "momentum_offset",
                    "hybrid_patience", "max_delta_step")
-#: Significant digits of the stored curves.
-_DIGITS = 8
 #: Parameter values of a new estimator parameter that keep old behaviour
 #: (a stored default fit stays valid when such a parameter appears).
 _NEUTRAL = (None, False, 0, 0.0, "none")
@@ -152,12 +146,11 @@ def constant_beta(method: str) -> float | None:
         ``momentum`` of a method that is exactly ``stage_init="stacking"``
         with a constant momentum (no mechanism), else None.
     """
-    params = METHODS.get(method)
-    if not params or set(params) != {"stage_init", "momentum"}:
+    params = METHODS.get(method) or {}
+    if set(params) != {"stage_init", "momentum"} or isinstance(params["momentum"],
+                                                                 str):
         return None
-    if params["stage_init"] != "stacking" or isinstance(params["momentum"], str):
-        return None
-    return float(params["momentum"])
+    return float(params["momentum"]) if params["stage_init"] == "stacking" else None
 
 
 def matched_rate(learning_rate: float, beta: float) -> float:
@@ -186,29 +179,16 @@ def _lr(value: float) -> float:
     return float(f"{value:.10g}")
 
 
-def missing_params(method: str) -> list[str]:
-    """Parameters (or values) of a method that this accelboost does not accept.
-
-    Parameters
-    ----------
-    method : str
-        A key of :data:`METHODS`.
-
-    Returns
-    -------
-    missing : list of str
-        Empty when the method can run: each entry names a parameter the
-        estimators lack, or a value their validation rejects.
-    """
-    from accelboost import AccelBoostRegressor
-
+def _missing_params(method: str) -> list[str]:
+    """What of a method this accelboost does not accept: parameters it lacks,
+    or values its validation rejects (empty: the method can run)."""
+    estimator = LIBRARIES["accelboost"].estimator("regression")
     params = METHODS[method] or {}
-    known = AccelBoostRegressor().get_params()
-    missing = [p for p in params if p not in known]
+    missing = [p for p in params if p not in estimator().get_params()]
     if missing:
         return missing
     try:
-        AccelBoostRegressor(**params)._validate_params()
+        estimator(**params)._validate_params()
     except (TypeError, ValueError) as exc:  # InvalidParameterError is a ValueError
         return [", ".join(f"{k}={v!r}" for k, v in params.items()
                           if k not in ("stage_init", "momentum")) or str(exc)]
@@ -243,116 +223,34 @@ def fit_params(method: str, leaves: int, learning_rate: float,
     return {**base, **COMMON, **METHODS[method]}
 
 
-# -- losses ----------------------------------------------------------------------
-def heldout_loss(task: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
-    """Held-out loss of one prediction: MSE or mean log loss.
-
-    Parameters
-    ----------
-    task : {"regression", "binary", "multiclass"}
-        The data set's task.
-    y_true : ndarray of shape (n_samples,)
-        Targets, or class codes ``0..K-1``.
-    prediction : ndarray
-        Predicted values (regression) or class probabilities of shape
-        (n_samples, K).
-
-    Returns
-    -------
-    loss : float
-        Mean squared error (not halved) or mean log loss (natural log,
-        probabilities clipped to at least 1e-15); ``inf`` if not finite.
-    """
-    prediction = np.asarray(prediction, dtype=np.float64)
-    if task == "regression":
-        value = float(np.mean((y_true - prediction.reshape(-1)) ** 2))
-    else:
-        if prediction.ndim == 1:
-            prediction = np.column_stack([1.0 - prediction, prediction])
-        p = prediction[np.arange(len(y_true)), np.asarray(y_true, dtype=np.intp)]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = float(-np.mean(np.log(np.clip(p, EPS, 1.0))))
-    return value if math.isfinite(value) else math.inf
-
-
-def staged_losses(model: Any, task: str, X: np.ndarray,
-                  y: np.ndarray) -> np.ndarray:
-    """Held-out loss after every stage of a fitted model.
-
-    Parameters
-    ----------
-    model : AccelBoostRegressor or AccelBoostClassifier
-        A fitted estimator.
-    task : {"regression", "binary", "multiclass"}
-        The data set's task.
-    X, y : ndarray
-        Held-out rows and targets.
-
-    Returns
-    -------
-    losses : ndarray of shape (n_iter_,)
-        Loss after stage 1, 2, ... (``inf`` where not finite).
-    """
-    staged = (model.staged_predict(X) if task == "regression"
-              else model.staged_predict_proba(X))
-    return np.array([heldout_loss(task, y, p) for p in staged], dtype=np.float64)
-
-
-def select(val_curve: Sequence[float], test_curve: Sequence[float]
+# -- one fit ---------------------------------------------------------------------
+def select(val_curve: Sequence[float | None], test_curve: Sequence[float | None]
            ) -> tuple[int, float, float]:
     """The stage the validation curve chooses, and the test loss there.
 
     Parameters
     ----------
     val_curve, test_curve : sequence of float
-        Losses after stage 1, 2, ...; None or NaN counts as ``inf``.
+        Losses after stage 1, 2, ...; None or NaN never wins.
 
     Returns
     -------
     stage : int
         1-based stage with the lowest validation loss (the first on ties).
-    val_loss : float
-        Validation loss there.
-    test_loss : float
-        Test loss there (the reported held-out loss).
+    val_loss, test_loss : float
+        Validation and test loss there (the test loss is the reported one).
     """
-    val = _floats(val_curve)
-    if val.size == 0:
-        return 0, math.inf, math.inf
-    index = int(np.argmin(val))
-    return index + 1, float(val[index]), float(_floats(test_curve)[index])
+    val = np.asarray(val_curve, dtype=np.float64)
+    index = int(np.argmin(np.where(np.isnan(val), np.inf, val)))
+    return index + 1, float(val[index]), float(np.asarray(test_curve,
+                                                          dtype=np.float64)[index])
 
 
-def first_reach(curve: Sequence[float], target: float,
-                rtol: float = REACH_RTOL) -> int | None:
-    """First 1-based stage whose loss is at or below a target.
-
-    Parameters
-    ----------
-    curve : sequence of float
-        Losses after stage 1, 2, ...
-    target : float
-        The loss to reach.
-    rtol : float, default=1e-6
-        Relative slack (rounding of the stored curves).
-
-    Returns
-    -------
-    stage : int or None
-        None when the curve never reaches it.
-    """
-    values = _floats(curve)
-    hits = np.flatnonzero(values <= target * (1.0 + rtol))
-    return int(hits[0]) + 1 if hits.size else None
+def _settings(model: Any) -> dict[str, Any]:
+    """An estimator's parameters as JSON data, ``n_threads`` excluded."""
+    return jsonable({k: v for k, v in model.get_params().items() if k != "n_threads"})
 
 
-def _floats(values: Iterable[float | None]) -> np.ndarray:
-    out = np.array([math.inf if v is None else v for v in values], dtype=np.float64)
-    out[np.isnan(out)] = math.inf
-    return out
-
-
-# -- one fit ---------------------------------------------------------------------
 def run_fit(dataset: _data.Dataset, method: str, leaves: int, learning_rate: float,
             max_iter: int = MAX_ITER, n_threads: int = N_THREADS) -> dict[str, Any]:
     """Fit one model and record its staged validation and test losses.
@@ -375,115 +273,45 @@ def run_fit(dataset: _data.Dataset, method: str, leaves: int, learning_rate: flo
     Returns
     -------
     record : dict
-        Key fields, ``params`` (set explicitly), ``estimator_params`` (all),
-        ``status`` ("ok" or "error"), the curves, the selected stage and its
-        losses, ``n_restarts`` and ``seconds`` (fit plus scoring).
+        Key fields, ``params`` (set explicitly; for the default method also
+        ``estimator_params``, all of them), ``status`` ("ok", or "error" with
+        ``reason`` and ``traceback``), ``n_iter``, ``n_restarts``, the stage
+        :func:`select` chose (``best_stage``) with ``best_val`` and
+        ``test_at_best``, ``final_val``, ``final_test``, ``val_curve`` and
+        ``seconds`` (fit plus scoring).
     """
-    from accelboost import AccelBoostClassifier, AccelBoostRegressor
-
+    accelboost = LIBRARIES["accelboost"]
     params = fit_params(method, leaves, learning_rate, max_iter)
-    record: dict[str, Any] = {
-        "dataset": dataset.name, "leaves": leaves, "method": method,
-        "learning_rate": _lr(learning_rate), "params": params,
-    }
-    factory = (AccelBoostRegressor if dataset.task == "regression"
-               else AccelBoostClassifier)
+    record: dict[str, Any] = {"dataset": dataset.name, "leaves": leaves,
+                              "method": method, "learning_rate": _lr(learning_rate),
+                              "params": params}
     tic = time.perf_counter()
     try:
-        model = factory(**params, n_threads=n_threads)
-        record["estimator_params"] = _jsonable(
-            {k: v for k, v in model.get_params().items() if k != "n_threads"}
-        )
+        model = accelboost.estimator(dataset.task)(**params, n_threads=n_threads)
+        if method == DEFAULT:  # what the defaults were (see is_current)
+            record["estimator_params"] = _settings(model)
         model.fit(dataset.X_train, dataset.y_train,
                   X_val=dataset.X_val, y_val=dataset.y_val)
-        val = staged_losses(model, dataset.task, dataset.X_val, dataset.y_val)
-        test = staged_losses(model, dataset.task, dataset.X_test, dataset.y_test)
-    except Exception as exc:  # noqa: BLE001 - one failed fit must not stop the grid
-        record.update(status="error", error=f"{type(exc).__name__}: {exc}",
-                      traceback=traceback.format_exc(limit=5),
-                      seconds=time.perf_counter() - tic)
-        return record
+        val, test = (accelboost.staged_losses(model, X, y, dataset.task) for X, y in
+                     ((dataset.X_val, dataset.y_val), (dataset.X_test, dataset.y_test)))
+    except Exception as exc:  # one failed fit must not stop the grid
+        return {**_report.error_run(record, exc), "seconds": time.perf_counter() - tic}
     stage, best_val, test_at = select(val, test)
     record.update(
-        status="ok",
-        n_iter=int(model.n_iter_),
-        n_restarts=int(getattr(model, "n_restarts_", 0)),
-        best_stage=stage, best_val=best_val, test_at_best=test_at,
-        final_val=float(val[-1]), final_test=float(test[-1]),
-        val_curve=_round(val), test_curve=_round(test),
-        seconds=time.perf_counter() - tic,
-    )
+        status="ok", n_iter=int(model.n_iter_),
+        n_restarts=int(getattr(model, "n_restarts_", 0)), best_stage=stage,
+        best_val=best_val, test_at_best=test_at, final_val=float(val[-1]),
+        final_test=float(test[-1]),
+        val_curve=[float(f"{v:.{DIGITS}g}") for v in val],
+        seconds=time.perf_counter() - tic)
     return record
 
 
-def _round(curve: np.ndarray) -> list[float | None]:
-    return [float(f"{v:.{_DIGITS}g}") if math.isfinite(v) else None for v in curve]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return repr(value)
-
-
-# -- results file ----------------------------------------------------------------
+# -- the grid --------------------------------------------------------------------
 def fit_key(record: dict[str, Any]) -> tuple[str, int, str, float]:
-    """Key of one fit in a results file.
-
-    Parameters
-    ----------
-    record : dict
-        A record of :func:`run_fit`.
-
-    Returns
-    -------
-    key : tuple
-        (dataset, leaves, method, learning rate).
-    """
+    """(dataset, leaves, method, learning rate): a fit's key in its file."""
     return (record["dataset"], int(record["leaves"]), record["method"],
             _lr(record["learning_rate"]))
-
-
-def load_results(path: Path) -> dict[str, Any]:
-    """Read a results file (an empty one if it does not exist).
-
-    Parameters
-    ----------
-    path : Path
-        ``<results dir>/<dataset>.json``.
-
-    Returns
-    -------
-    results : dict
-        ``dataset`` (its info), ``config`` and ``fits`` (a list of records).
-    """
-    if not path.exists():
-        return {"dataset": None, "config": None, "fits": []}
-    return json.loads(path.read_text())
-
-
-def save_results(results: dict[str, Any], path: Path) -> None:
-    """Write a results file atomically (temporary file, then rename).
-
-    Parameters
-    ----------
-    results : dict
-        As returned by :func:`load_results`.
-    path : Path
-        Output file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_jsonable(results), separators=(",", ":")) + "\n")
-    tmp.replace(path)
 
 
 def is_current(record: dict[str, Any], params: dict[str, Any],
@@ -507,31 +335,14 @@ def is_current(record: dict[str, Any], params: dict[str, Any],
     current : bool
         True when the stored fit (successful or failed) needs no refit.
     """
-    if _jsonable(record.get("params")) != _jsonable(params):
+    if jsonable(record.get("params")) != jsonable(params):
         return False
-    if estimator_params is None:
-        return True
     old = record.get("estimator_params") or {}
-    new = _jsonable(estimator_params)
-    for name, value in new.items():
-        if name in params:
-            continue
-        if name in old:
-            if old[name] != value:
-                return False
-        elif value not in _NEUTRAL:
-            return False
-    return True
+    return all(name in params or (old[name] == value if name in old
+                                  else value in _NEUTRAL)
+               for name, value in jsonable(estimator_params or {}).items())
 
 
-def _default_params_now(task: str) -> dict[str, Any]:
-    from accelboost import AccelBoostClassifier, AccelBoostRegressor
-
-    factory = AccelBoostRegressor if task == "regression" else AccelBoostClassifier
-    return {k: v for k, v in factory().get_params().items() if k != "n_threads"}
-
-
-# -- the grid --------------------------------------------------------------------
 def plan(leaves: Sequence[int], methods: Sequence[str],
          learning_rates: Sequence[float]) -> list[tuple[int, str, float]]:
     """The fits of a grid, in running order.
@@ -557,29 +368,19 @@ def plan(leaves: Sequence[int], methods: Sequence[str],
     order = sorted(methods, key=lambda m: (m != PLAIN, list(METHODS).index(m)))
     jobs: list[tuple[int, str, float]] = []
     for n_leaves in leaves:
-        for method in order:
-            jobs += [(n_leaves, method, _lr(nu)) for nu in learning_rates]
-        for method in order:
-            beta = constant_beta(method)
-            if beta is not None:
-                jobs += [(n_leaves, PLAIN, matched_rate(nu, beta))
-                         for nu in learning_rates]
-    seen: set[tuple[int, str, float]] = set()
-    return [j for j in jobs if not (j in seen or seen.add(j))]
+        jobs += [(n_leaves, m, _lr(nu)) for m in order for nu in learning_rates]
+        jobs += [(n_leaves, PLAIN, matched_rate(nu, beta)) for m in order
+                 if (beta := constant_beta(m)) is not None for nu in learning_rates]
+    return list(dict.fromkeys(jobs))
 
 
-def run_grid(
-    dataset: _data.Dataset,
-    path: Path,
-    leaves: Sequence[int] = LEAVES,
-    methods: Sequence[str] | None = None,
-    learning_rates: Sequence[float] = LEARNING_RATES,
-    max_iter: int = MAX_ITER,
-    n_threads: int = N_THREADS,
-    max_minutes: float | None = MAX_MINUTES,
-    retry_errors: bool = False,
-    log: Callable[[str], None] = print,
-) -> dict[str, Any]:
+def run_grid(dataset: _data.Dataset, path: Path, leaves: Sequence[int] = LEAVES,
+             methods: Sequence[str] | None = None,
+             learning_rates: Sequence[float] = LEARNING_RATES,
+             max_iter: int = MAX_ITER, n_threads: int = N_THREADS,
+             max_minutes: float | None = MAX_MINUTES, retry_errors: bool = False,
+             refit: Iterable[str] = (), command: str = "",
+             log: Any = sys.stderr) -> dict[str, Any]:
     """Run (or resume) one table's grid, saving after every fit.
 
     Parameters
@@ -604,8 +405,13 @@ def run_grid(
     retry_errors : bool, default=False
         Refit fits whose stored record is an error (they are refitted anyway
         when the accelboost commit changed since).
-    log : callable, default=print
-        Progress output.
+    refit : iterable of str, default=()
+        Methods whose fits made at another accelboost commit are refitted
+        (as the default method's always are).
+    command : str, default=""
+        The command line, for the results file.
+    log : file-like or None, default=sys.stderr
+        Progress output (None: silent).
 
     Returns
     -------
@@ -615,40 +421,40 @@ def run_grid(
         (failed now), ``aborted`` (stopped by failures), ``unavailable``
         (methods skipped for missing parameters).
     """
+    def say(text: str) -> None:
+        if log is not None:
+            print(text, file=log, flush=True)
+
     started = time.perf_counter()
     methods = list(METHODS) if methods is None else list(methods)
-    unavailable = {m: missing_params(m) for m in methods}
-    unavailable = {m: p for m, p in unavailable.items() if p}
-    for method, params in unavailable.items():
-        log(f"skipping {method}: this accelboost does not accept "
-            f"{', '.join(params)}")
+    unavailable = {m: missing for m in methods if (missing := _missing_params(m))}
+    for method, missing in unavailable.items():
+        say(f"skipping {method}: this accelboost does not accept {', '.join(missing)}")
     methods = [m for m in methods if m not in unavailable]
     if not methods:
         raise ValueError("no runnable methods")
     config = {"learning_rates": [_lr(v) for v in learning_rates],
               "max_iter": max_iter, "seed": SEED}
-    results = load_results(path)
-    if results["config"] is not None and results["config"] != config:
-        raise SystemExit(f"{path} was run with {results['config']}, not {config}: "
-                         "use another --results-dir")
-    results["config"] = config
-    results["dataset"] = dataset.info()
-    results["accelboost"] = _code_version()
-    stored = {fit_key(r): r for r in results["fits"]}
-    default_now = _default_params_now(dataset.task)
+    stored_file = json.loads(path.read_text()) if path.exists() else None
+    if stored_file is not None and stored_file["config"] != config:
+        raise SystemExit(f"{path} was run with {stored_file['config']}, not "
+                         f"{config}: use another --results-dir")
+    stored = {fit_key(r): r for r in (stored_file or {}).get("runs", [])}
+    code = _code_version()
+    results = _report.new_report("evidence", SCHEMA_VERSION, command, config,
+                                 dataset=dataset.info(), accelboost=code)
+    default_now = _settings(LIBRARIES["accelboost"].estimator(dataset.task)())
 
     def pending(job: tuple[int, str, float]) -> bool:
         n_leaves, method, lr = job
         record = stored.get((dataset.name, n_leaves, method, lr))
         if record is None:
             return True
-        changed = record.get("commit") != results["accelboost"]["commit"]
-        if record.get("status") != "ok" and (retry_errors or changed):
-            return True  # asked to, or the code changed since it failed
-        if method == DEFAULT and changed and record.get("commit") is not None:
-            # What a default means can change without any parameter changing
-            # (e.g. what stage_init="auto" picks): refit on every new commit.
+        if record["status"] != "ok" and retry_errors:
             return True
+        if record.get("commit") != code["commit"] and (
+                record["status"] != "ok" or method == DEFAULT or method in refit):
+            return True  # the code changed since it failed, or may have changed it
         return not is_current(record, fit_params(method, n_leaves, lr, max_iter),
                               default_now if method == DEFAULT else None)
 
@@ -656,75 +462,48 @@ def run_grid(
     todo = [j for j in jobs if pending(j)]
     summary = {"done": 0, "skipped": len(jobs) - len(todo), "remaining": 0,
                "errors": 0, "aborted": False, "unavailable": sorted(unavailable)}
-    log(f"{dataset.name}: {len(jobs)} fits in the grid, {summary['skipped']} "
-        f"stored, {len(todo)} to run ({dataset.info()['n_train']:,} training rows)")
-    if not todo:
-        return summary
-
-    # Seconds per fit by tree size: stored fits, else time one fit first.
-    per_fit: dict[int, list[float]] = {}
-    for record in results["fits"]:
-        if record.get("status") == "ok" and record.get("seconds"):
+    say(f"{dataset.name}: {len(jobs)} fits in the grid, {summary['skipped']} "
+        f"stored, {len(todo)} to run ({len(dataset.y_train):,} training rows)")
+    per_fit: dict[int, list[float]] = {}  # seconds per fit by tree size
+    for record in stored.values():
+        if record["status"] == "ok":
             per_fit.setdefault(int(record["leaves"]), []).append(record["seconds"])
-    first = [next(j for j in todo if j[0] == n) for n in dict.fromkeys(
-        j[0] for j in todo) if n not in per_fit]
-    todo = first + [j for j in todo if j not in first]
     budget = math.inf if max_minutes is None else 60.0 * max_minutes
-
-    def estimate(job: tuple[int, str, float]) -> float:
-        times = per_fit.get(job[0])
-        if times:
-            return float(np.median(times))
-        known = [t for ts in per_fit.values() for t in ts]
-        return float(np.median(known)) if known else 30.0
-
-    def record_fit(record: dict[str, Any]) -> None:
-        key = fit_key(record)
-        results["fits"] = [r for r in results["fits"] if fit_key(r) != key]
-        results["fits"].append(record)
-        stored[key] = record
-        save_results(results, path)
-
-    failed_in_a_row = 0
-    for index, job in enumerate(todo):
-        if index == len(first):
-            left = sum(estimate(j) for j in todo[index:])
-            measured = ", ".join(f"{n} leaves {estimate((n, PLAIN, 0.0)):.1f} s"
-                                 for n in sorted(per_fit))
-            log(f"seconds per fit: {measured}; estimated remaining "
-                f"{left / 60:.1f} min for {len(todo) - index} fits"
-                + (f" (budget {budget / 60:.0f} min)" if math.isfinite(budget) else ""))
+    progress, failed_in_a_row = _report.Progress(len(todo), log), 0
+    for index, (n_leaves, method, lr) in enumerate(todo):
+        guess = median(per_fit.get(n_leaves) or [t for ts in per_fit.values()
+                                                 for t in ts] or [30.0])
         elapsed = time.perf_counter() - started
-        if index > 0 and elapsed + 1.5 * estimate(job) > budget:
+        if index > 0 and elapsed + 1.5 * guess > budget:
             summary["remaining"] = len(todo) - index
-            log(f"budget: stopping after {elapsed / 60:.1f} min with "
+            say(f"budget: stopping after {elapsed / 60:.1f} min with "
                 f"{summary['remaining']} fits left (rerun to resume)")
             break
-        n_leaves, method, lr = job
-        record = run_fit(dataset, method, n_leaves, lr, max_iter, n_threads)
-        record["commit"] = results["accelboost"]["commit"]
-        record_fit(record)
+        record = {**run_fit(dataset, method, n_leaves, lr, max_iter, n_threads),
+                  "commit": code["commit"]}
+        stored[fit_key(record)] = record
+        results["runs"] = list(stored.values())
+        _report.save_json(results, path)
         summary["done"] += 1
+        where = f"{n_leaves:>2} leaves {method:<22} lr={lr:<6g}"
         if record["status"] == "ok":
             per_fit.setdefault(n_leaves, []).append(record["seconds"])
-            log(f"  {n_leaves:>2} leaves {method:<22} lr={lr:<6g} val "
-                f"{record['best_val']:.6g} @ {record['best_stage']:>3}, test "
-                f"{record['test_at_best']:.6g}, restarts {record['n_restarts']}, "
-                f"{record['seconds']:.1f} s")
             failed_in_a_row = 0
-        else:
-            summary["errors"] += 1
-            failed_in_a_row += 1
-            log(f"  {n_leaves:>2} leaves {method:<22} lr={lr:<6g} ERROR "
-                f"{record['error']}")
-            if failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
-                summary["remaining"] = len(todo) - index - 1
-                summary["aborted"] = True
-                log(f"{failed_in_a_row} fits in a row failed: stopping (a broken "
-                    "build?); failed fits are retried once the commit changes, "
-                    "or with --retry-errors")
-                break
-    log(f"{dataset.name}: {summary['done']} fits in "
+            progress.step(f"{where} val {record['best_val']:.6g} @ "
+                          f"{record['best_stage']:>3}, test "
+                          f"{record['test_at_best']:.6g}, restarts "
+                          f"{record['n_restarts']}, {record['seconds']:.1f} s")
+            continue
+        summary["errors"] += 1
+        failed_in_a_row += 1
+        progress.step(f"{where} ERROR {record['reason']}")
+        if failed_in_a_row >= MAX_FAILURES_IN_A_ROW:
+            summary.update(remaining=len(todo) - index - 1, aborted=True)
+            say(f"{failed_in_a_row} fits in a row failed: stopping (a broken "
+                "build?); failed fits are retried once the commit changes, or "
+                "with --retry-errors")
+            break
+    say(f"{dataset.name}: {summary['done']} fits in "
         f"{(time.perf_counter() - started) / 60:.1f} min")
     return summary
 
@@ -734,18 +513,15 @@ def _code_version() -> dict[str, Any]:
     import accelboost
 
     root = Path(accelboost.__file__).resolve().parent.parent
-    info: dict[str, Any] = {"path": str(root)}
     commit = os.environ.get("ACCELBOOST_COMMIT")
     if commit is None:
         try:
             commit = subprocess.run(
                 ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                text=True, check=True, timeout=10,
-            ).stdout.strip()
+                text=True, check=True, timeout=10).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             commit = None
-    info["commit"] = commit
-    return info
+    return {"path": str(root), "commit": commit}
 
 
 # -- summary ---------------------------------------------------------------------
@@ -771,37 +547,25 @@ def best_fit(fits: Iterable[dict[str, Any]], method: str, leaves: int,
         ties), or None when there is none.
     """
     rates = {_lr(r) for r in rates}
-    candidates = [r for r in fits if r.get("status") == "ok"
-                  and r["method"] == method and int(r["leaves"]) == leaves
-                  and _lr(r["learning_rate"]) in rates]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda r: (_inf(r["best_val"]), r["learning_rate"]))
+    return min((r for r in fits if r["status"] == "ok" and r["method"] == method
+                and int(r["leaves"]) == leaves and _lr(r["learning_rate"]) in rates),
+               key=lambda r: (_inf(r["best_val"]), r["learning_rate"]), default=None)
 
 
 def _inf(value: float | None) -> float:
     return math.inf if value is None or not math.isfinite(value) else float(value)
 
 
-def rel_pct(value: float | None, reference: float | None) -> float | None:
-    """Relative difference in percent (negative: ``value`` is lower).
-
-    Parameters
-    ----------
-    value, reference : float or None
-        Losses.
-
-    Returns
-    -------
-    pct : float or None
-        ``100 * (value / reference - 1)``, or None when either is missing or
-        not finite (or the reference is 0).
-    """
-    if value is None or reference is None:
-        return None
-    if not (math.isfinite(value) and math.isfinite(reference)) or reference == 0:
+def _rel(value: float | None, reference: float | None) -> float | None:
+    """``100 * (value / reference - 1)``; None when either is missing or not
+    finite, or the reference is 0."""
+    if _inf(value) == math.inf or _inf(reference) == math.inf or reference == 0:
         return None
     return 100.0 * (value / reference - 1.0)
+
+
+def _test(record: dict[str, Any] | None) -> float | None:
+    return None if record is None else record["test_at_best"]
 
 
 def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -815,205 +579,63 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
     Returns
     -------
     cells : list of dict
-        One per tree size: ``leaves``; ``plain`` (tuned plain's record);
+        One per tree size: ``dataset``, ``leaves``; ``plain`` (tuned plain's
+        record); ``plain_by_lr`` (plain's test loss at each rate it ran);
         ``methods`` (name -> row with ``lr``, ``edge``, ``val``, ``test``,
-        ``stage``, ``reach``, ``restarts``, ``rel``); ``matched`` (rows of
-        constant momentum at ``nu`` against plain at ``nu / (1 - beta)``);
-        ``extended`` (per constant-momentum method: plain tuned over the grid
-        and the matched rates, against the method at its best rate).
+        ``stage``, ``reach``, ``restarts``, ``commit``, ``settings``,
+        ``rel``); ``matched`` (rows of constant momentum at ``nu`` against
+        plain at ``nu / (1 - beta)``); ``extended`` (per constant-momentum
+        method: plain tuned over the grid and the matched rates, against the
+        method at its best rate); ``errors`` (failed records).
     """
-    grid = results["config"]["learning_rates"]
-    fits = results["fits"]
-    name = results["dataset"]["name"]
+    grid, fits = results["config"]["learning_rates"], results["runs"]
     cells = []
     for leaves in sorted({int(r["leaves"]) for r in fits}):
         plain = best_fit(fits, PLAIN, leaves, grid)
-        target = None if plain is None else plain["best_val"]
         rows = {}
         for method in METHODS:
             record = best_fit(fits, method, leaves, grid)
             if record is None:
                 continue
-            reach = (None if target is None
-                     else first_reach(record["val_curve"], target))
             rows[method] = {
                 "lr": record["learning_rate"],
                 "edge": record["learning_rate"] in (min(grid), max(grid)),
                 "val": record["best_val"], "test": record["test_at_best"],
-                "stage": record["best_stage"], "reach": reach,
-                "restarts": record.get("n_restarts"),
-                "commit": record.get("commit"),
-                "settings": {k: v for k, v in
-                             (record.get("estimator_params") or {}).items()
-                             if k in _SHOWN_DEFAULTS},
-                "rel": rel_pct(record["test_at_best"],
-                               None if plain is None else plain["test_at_best"]),
-            }
+                "stage": record["best_stage"],
+                "reach": None if plain is None else _report.first_reach(
+                    record["val_curve"], plain["best_val"], REACH_RTOL),
+                "restarts": record.get("n_restarts"), "commit": record.get("commit"),
+                "settings": {k: v for k, v in (record.get("estimator_params")
+                                               or {}).items() if k in _SHOWN_DEFAULTS},
+                "rel": _rel(record["test_at_best"], _test(plain))}
         matched, extended = [], {}
-        for method in METHODS:
-            beta = constant_beta(method)
-            if beta is None or method not in rows:
+        for method in rows:
+            if (beta := constant_beta(method)) is None:
                 continue
-            rates = []
-            for nu in grid:
-                mom = _record(fits, method, leaves, nu)
-                rate = matched_rate(nu, beta)
-                rates.append(rate)
-                ref = _record(fits, PLAIN, leaves, rate)
-                if mom is None and ref is None:
-                    continue
-                matched.append({
-                    "method": method, "beta": beta, "nu": nu, "rate": rate,
-                    "test": None if mom is None else mom["test_at_best"],
-                    "val": None if mom is None else mom["best_val"],
-                    "plain_test": None if ref is None else ref["test_at_best"],
-                    "plain_val": None if ref is None else ref["best_val"],
-                    "rel": rel_pct(None if mom is None else mom["test_at_best"],
-                                   None if ref is None else ref["test_at_best"]),
-                })
+            rates = [matched_rate(nu, beta) for nu in grid]
+            for nu, rate in zip(grid, rates, strict=True):
+                mom = best_fit(fits, method, leaves, [nu])
+                ref = best_fit(fits, PLAIN, leaves, [rate])
+                if mom is not None or ref is not None:
+                    matched.append({
+                        "method": method, "beta": beta, "nu": nu, "rate": rate,
+                        "test": _test(mom), "plain_test": _test(ref),
+                        "rel": _rel(_test(mom), _test(ref))})
             wide = best_fit(fits, PLAIN, leaves, list(grid) + rates)
             if wide is not None:
                 extended[method] = {
-                    "plain_lr": wide["learning_rate"],
-                    "plain_test": wide["test_at_best"],
+                    "plain_lr": wide["learning_rate"], "plain_test": _test(wide),
                     "lr": rows[method]["lr"], "test": rows[method]["test"],
-                    "rel": rel_pct(rows[method]["test"], wide["test_at_best"]),
-                }
-        errors = [r for r in fits if r.get("status") != "ok"
-                  and int(r["leaves"]) == leaves]
-        plain_by_lr = {_lr(r["learning_rate"]): r["test_at_best"] for r in fits
-                       if r.get("status") == "ok" and r["method"] == PLAIN
-                       and int(r["leaves"]) == leaves}
-        cells.append({"dataset": name, "leaves": leaves, "plain": plain,
-                      "plain_by_lr": plain_by_lr,
-                      "methods": rows, "matched": matched, "extended": extended,
-                      "errors": errors})
+                    "rel": _rel(rows[method]["test"], _test(wide))}
+        cells.append({
+            "dataset": results["dataset"]["name"], "leaves": leaves, "plain": plain,
+            "plain_by_lr": {_lr(r["learning_rate"]): r["test_at_best"] for r in fits
+                            if r["status"] == "ok" and r["method"] == PLAIN
+                            and int(r["leaves"]) == leaves},
+            "methods": rows, "matched": matched, "extended": extended,
+            "errors": [r for r in fits if r["status"] != "ok"
+                       and int(r["leaves"]) == leaves]})
     return cells
-
-
-def _record(fits: Iterable[dict[str, Any]], method: str, leaves: int,
-            lr: float) -> dict[str, Any] | None:
-    lr = _lr(lr)
-    for r in fits:
-        if (r.get("status") == "ok" and r["method"] == method
-                and int(r["leaves"]) == leaves and _lr(r["learning_rate"]) == lr):
-            return r
-    return None
-
-
-# -- report ----------------------------------------------------------------------
-def _loss(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.6g}"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.2f}%"
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |",
-             "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
-
-
-def format_report(tables: list[dict[str, Any]]) -> str:
-    """The Markdown report of every table's results.
-
-    Parameters
-    ----------
-    tables : list of dict
-        Results files' contents (:func:`load_results`).
-
-    Returns
-    -------
-    text : str
-        Per table and tree size, the methods at their best rates; the
-        matched-rate table; the defaults check; a conclusion in words.
-    """
-    lines = [
-        "# Acceleration evidence: momentum against tuned plain boosting",
-        "",
-        "Generated by `python -m benchmarks evidence` from "
-        "`benchmarks/results/evidence/*.json`; do not edit by hand.",
-        "",
-        "Each fit: 500 stages (unless noted), `early_stopping=False`, "
-        "`min_samples_leaf=20`, `max_bins=255`, `random_state=0`, the "
-        "validation part passed as `X_val`, `y_val`. A fit's result is the "
-        "**test** loss at the stage with the lowest **validation** loss; a "
-        "method's best learning rate is the one with the lowest such "
-        "validation loss (grid " + ", ".join(f"{v:g}" for v in LEARNING_RATES)
-        + "; `*` marks a best rate at the grid's edge). Loss: MSE for "
-        "regression, mean log loss for classification. \"vs plain\": relative "
-        "test-loss difference to tuned plain boosting (negative = better). "
-        "\"reach\": first stage whose validation loss is at or below tuned "
-        "plain's best (tuned plain's own best stage in its row; - never). "
-        "One split and one seed: differences within "
-        f"{TIE_PCT:g}% are called ties.",
-        "",
-    ]
-    all_cells = []
-    for results in tables:
-        info = results["dataset"]
-        config = results["config"]
-        cells = summarize(results)
-        all_cells += cells
-        lines += [
-            f"## {info['name']} ({info['task']}, {info['loss']})", "",
-            f"{info['description']}. Rows: {info['n_train']:,} train, "
-            f"{info['n_val']:,} validation, {info['n_test']:,} test; "
-            f"{info['n_features']} features; {config['max_iter']} stages. "
-            "accelboost commit(s): " + ", ".join(
-                sorted({str(f.get("commit"))[:10] for f in results["fits"]})) + ".",
-            "",
-        ]
-        for cell in cells:
-            lines += [f"### {info['name']}, {cell['leaves']} leaves", ""]
-            rows = []
-            for method, row in cell["methods"].items():
-                rows.append([
-                    method, f"{row['lr']:g}" + ("*" if row["edge"] else ""),
-                    _loss(row["test"]), _pct(row["rel"]) if method != PLAIN else "",
-                    str(row["stage"]), "-" if row["reach"] is None
-                    else str(row["reach"]), str(row["restarts"]),
-                ])
-            lines += _table(["method", "best lr", "test loss", "vs plain",
-                             "best stage", "reach", "restarts"], rows)
-            missing = [m for m in METHODS if m not in cell["methods"]]
-            if missing:
-                lines += ["", "Not run: " + ", ".join(missing) + "."]
-            errors: dict[tuple[str, str], list[str]] = {}
-            for record in cell["errors"]:
-                errors.setdefault((record["method"], record["error"]), []).append(
-                    f"{record['learning_rate']:g}")
-            for (method, error), rates in errors.items():
-                lines += ["", f"**Error** {method} at lr {', '.join(rates)}: {error}"]
-            lines.append("")
-        matched = [(c["leaves"], m) for c in cells for m in c["matched"]]
-        if matched:
-            lines += [f"### {info['name']}: momentum at nu against plain at "
-                      "nu / (1 - beta)", ""]
-            lines += _table(
-                ["leaves", "method", "nu", "plain rate", "momentum test",
-                 "plain test", "momentum vs plain"],
-                [[str(leaves), m["method"], f"{m['nu']:g}", f"{m['rate']:g}",
-                  _loss(m["test"]), _loss(m["plain_test"]), _pct(m["rel"])]
-                 for leaves, m in matched],
-            )
-            ext = [(c["leaves"], k, v) for c in cells for k, v in c["extended"].items()]
-            lines += ["", "At tuned rates (plain tuned by validation over the grid "
-                      "and the matched rates):", ""]
-            lines += _table(
-                ["leaves", "method", "its lr", "test", "plain lr", "plain test",
-                 "momentum vs plain"],
-                [[str(leaves), k, f"{v['lr']:g}", _loss(v["test"]),
-                  f"{v['plain_lr']:g}", _loss(v["plain_test"]), _pct(v["rel"])]
-                 for leaves, k, v in ext],
-            )
-            lines.append("")
-    lines += _defaults_section(all_cells)
-    lines += _conclusion(all_cells)
-    return "\n".join(lines) + "\n"
 
 
 def defaults_check(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -1033,58 +655,14 @@ def defaults_check(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     out = []
     for cell in cells:
-        default = cell["methods"].get(DEFAULT)
-        plain = cell["methods"].get(PLAIN)
-        rel = None if default is None else default["rel"]
-        out.append({
-            "dataset": cell["dataset"], "leaves": cell["leaves"],
-            "lr": None if default is None else default["lr"],
-            "test": None if default is None else default["test"],
-            "plain_test": None if plain is None else plain["test"],
-            "rel": rel,
-            "passed": None if rel is None else rel <= DEFAULT_TOLERANCE_PCT,
-        })
+        default = cell["methods"].get(DEFAULT) or {}
+        rel = default.get("rel")
+        out.append({"dataset": cell["dataset"], "leaves": cell["leaves"],
+                    "lr": default.get("lr"), "test": default.get("test"),
+                    "plain_test": cell["methods"].get(PLAIN, {}).get("test"),
+                    "rel": rel,
+                    "passed": None if rel is None else rel <= DEFAULT_TOLERANCE_PCT})
     return out
-
-
-def _defaults_section(cells: list[dict[str, Any]]) -> list[str]:
-    settings = sorted({
-        (", ".join(f"{k}={v!r}" for k, v in sorted(row["settings"].items())),
-         str(row["commit"])[:10])
-        for cell in cells for m, row in cell["methods"].items() if m == DEFAULT
-    })
-    shown = "; ".join(f"{text} (accelboost {commit})" for text, commit in settings)
-    rows = defaults_check(cells)
-    lines = ["## Defaults check", "",
-             "The estimators' defaults as fitted (" + (shown or "none") + "), their "
-             "learning rate tuned like plain's, against tuned plain boosting; "
-             f"pass if at most +{DEFAULT_TOLERANCE_PCT:g}% worse. Defaults chosen "
-             "from these tables pass it in-sample: only new tables (or new "
-             "splits) test them.", ""]
-    lines += _table(
-        ["data set", "leaves", "default lr", "default test", "plain test",
-         "default vs plain", "check"],
-        [[r["dataset"], str(r["leaves"]), "n/a" if r["lr"] is None else f"{r['lr']:g}",
-          _loss(r["test"]), _loss(r["plain_test"]), _pct(r["rel"]),
-          {True: "pass", False: "**FAIL**", None: "not run"}[r["passed"]]]
-         for r in rows],
-    )
-    return lines + [""]
-
-
-def _cells_text(items: list[tuple[str, float | None]]) -> str:
-    return ", ".join(f"{name} {_pct(v)}" for name, v in items) or "no data"
-
-
-def _win_count(values: list[float]) -> str:
-    """How often momentum's pick beat tuned plain, in words."""
-    if not values:
-        return "no cells"
-    wins = sum(v < -TIE_PCT for v in values)
-    median = _pct(float(np.median(values)))
-    return (f"momentum (nesterov or beta=0.5, whichever validated better) beat "
-            f"tuned plain in {wins} of {len(values)} cells (median {median}, "
-            f"range {_pct(min(values))} to {_pct(max(values))})")
 
 
 def pick_on_validation(cell: dict[str, Any], methods: Iterable[str]
@@ -1096,7 +674,7 @@ def pick_on_validation(cell: dict[str, Any], methods: Iterable[str]
     cell : dict
         One entry of :func:`summarize`.
     methods : iterable of str
-        Candidates (those not run are ignored).
+        Candidates (those not run, or without a relative loss, are ignored).
 
     Returns
     -------
@@ -1105,18 +683,145 @@ def pick_on_validation(cell: dict[str, Any], methods: Iterable[str]
     """
     rows = [(m, cell["methods"][m]) for m in methods
             if m in cell["methods"] and cell["methods"][m]["rel"] is not None]
-    if not rows:
-        return None
-    return min(rows, key=lambda t: _inf(t[1]["val"]))
+    return min(rows, key=lambda t: _inf(t[1]["val"]), default=None)
+
+
+# -- report ----------------------------------------------------------------------
+def _loss(value: float | None) -> str:
+    return fmt(value, ".6g")
+
+
+def _pct(value: float | None) -> str:
+    return fmt(value, "+.2f", "%")
+
+
+def format_report(tables: list[dict[str, Any]]) -> str:
+    """The Markdown report of every table's results.
+
+    Parameters
+    ----------
+    tables : list of dict
+        Results files' contents.
+
+    Returns
+    -------
+    text : str
+        Per table and tree size, the methods at their best rates; the
+        matched-rate table; the defaults check; a conclusion in words.
+    """
+    lines = [
+        "# Acceleration evidence: momentum against tuned plain boosting", "",
+        "Generated by `python -m benchmarks evidence` from "
+        "`benchmarks/results/evidence/*.json`; do not edit by hand.", "",
+        "Each fit: 500 stages (unless noted), `early_stopping=False`, "
+        "`min_samples_leaf=20`, `max_bins=255`, `random_state=0`, the "
+        "validation part passed as `X_val`, `y_val`. A fit's result is the "
+        "**test** loss at the stage with the lowest **validation** loss; a "
+        "method's best learning rate is the one with the lowest such "
+        "validation loss (grid " + ", ".join(f"{v:g}" for v in LEARNING_RATES)
+        + "; `*` marks a best rate at the grid's edge). Loss: MSE for "
+        "regression, mean log loss for classification. \"vs plain\": relative "
+        "test-loss difference to tuned plain boosting (negative = better). "
+        "\"reach\": first stage whose validation loss is at or below tuned "
+        "plain's best (tuned plain's own best stage in its row; - never). "
+        f"One split and one seed: differences within {TIE_PCT:g}% are called "
+        "ties.", ""]
+    all_cells = []
+    for results in tables:
+        info, cells = results["dataset"], summarize(results)
+        all_cells += cells
+        commits = sorted({str(f.get("commit"))[:10] for f in results["runs"]})
+        lines += [
+            f"## {info['name']} ({info['task']}, {info['loss']})", "",
+            f"{info['description']}. Rows: {info['n_train']:,} train, "
+            f"{info['n_val']:,} validation, {info['n_test']:,} test; "
+            f"{info['n_features']} features; {results['config']['max_iter']} "
+            f"stages. accelboost commit(s): {', '.join(commits)}.", ""]
+        for cell in cells:
+            lines += [f"### {info['name']}, {cell['leaves']} leaves", ""]
+            lines += table(
+                ["method", "best lr", "test loss", "vs plain", "best stage", "reach",
+                 "restarts"],
+                [[m, f"{r['lr']:g}" + ("*" if r["edge"] else ""), _loss(r["test"]),
+                  _pct(r["rel"]) if m != PLAIN else "", r["stage"],
+                  "-" if r["reach"] is None else r["reach"], r["restarts"]]
+                 for m, r in cell["methods"].items()])
+            missing = [m for m in METHODS if m not in cell["methods"]]
+            if missing:
+                lines += ["", "Not run: " + ", ".join(missing) + "."]
+            errors: dict[tuple[str, str], list[str]] = {}
+            for record in cell["errors"]:
+                errors.setdefault((record["method"], record["reason"]), []).append(
+                    f"{record['learning_rate']:g}")
+            for (method, reason), rates in errors.items():
+                lines += ["", f"**Error** {method} at lr {', '.join(rates)}: {reason}"]
+            lines.append("")
+        if any(c["matched"] for c in cells):
+            lines += [f"### {info['name']}: momentum at nu against plain at "
+                      "nu / (1 - beta)", ""]
+            lines += table(
+                ["leaves", "method", "nu", "plain rate", "momentum test",
+                 "plain test", "momentum vs plain"],
+                [[c["leaves"], m["method"], f"{m['nu']:g}", f"{m['rate']:g}",
+                  _loss(m["test"]), _loss(m["plain_test"]), _pct(m["rel"])]
+                 for c in cells for m in c["matched"]])
+            lines += ["", "At tuned rates (plain tuned by validation over the grid "
+                      "and the matched rates):", ""]
+            lines += table(
+                ["leaves", "method", "its lr", "test", "plain lr", "plain test",
+                 "momentum vs plain"],
+                [[c["leaves"], k, f"{v['lr']:g}", _loss(v["test"]),
+                  f"{v['plain_lr']:g}", _loss(v["plain_test"]), _pct(v["rel"])]
+                 for c in cells for k, v in c["extended"].items()])
+            lines.append("")
+    return "\n".join(lines + _defaults_section(all_cells)
+                     + _conclusion(all_cells)) + "\n"
+
+
+def _defaults_section(cells: list[dict[str, Any]]) -> list[str]:
+    settings = sorted({
+        (", ".join(f"{k}={v!r}" for k, v in sorted(row["settings"].items())),
+         str(row["commit"])[:10])
+        for cell in cells for m, row in cell["methods"].items() if m == DEFAULT})
+    shown = "; ".join(f"{text} (accelboost {commit})" for text, commit in settings)
+    lines = ["## Defaults check", "",
+             "The estimators' defaults as fitted (" + (shown or "none") + "), their "
+             "learning rate tuned like plain's, against tuned plain boosting; "
+             f"pass if at most +{DEFAULT_TOLERANCE_PCT:g}% worse. Defaults chosen "
+             "from these tables pass it in-sample: only new tables (or new "
+             "splits) test them.", ""]
+    return lines + table(
+        ["data set", "leaves", "default lr", "default test", "plain test",
+         "default vs plain", "check"],
+        [[r["dataset"], r["leaves"], fmt(r["lr"], "g"), _loss(r["test"]),
+          _loss(r["plain_test"]), _pct(r["rel"]),
+          {True: "pass", False: "**FAIL**", None: "not run"}[r["passed"]]]
+         for r in defaults_check(cells)]) + [""]
+
+
+def _rel_of(cell: dict[str, Any], method: str) -> float | None:
+    return cell["methods"].get(method, {}).get("rel")
+
+
+def _cells_text(items: list[tuple[str, float | None]]) -> str:
+    return ", ".join(f"{name} {_pct(v)}" for name, v in items) or "no data"
 
 
 def _median_text(values: list[float]) -> str:
     if not values:
-        return "n/a"
-    wins = sum(v < -TIE_PCT for v in values)
-    losses = sum(v > TIE_PCT for v in values)
-    return (f"median {_pct(float(np.median(values)))} ({wins} better, {losses} "
-            f"worse of {len(values)})")
+        return _report.MISSING
+    return (f"median {_pct(median(values))} ({sum(v < -TIE_PCT for v in values)} "
+            f"better, {sum(v > TIE_PCT for v in values)} worse of {len(values)})")
+
+
+def _win_count(values: list[float]) -> str:
+    """How often momentum's pick beat tuned plain, in words."""
+    if not values:
+        return "no cells"
+    return (f"momentum (nesterov or beta=0.5, whichever validated better) beat "
+            f"tuned plain in {sum(v < -TIE_PCT for v in values)} of {len(values)} "
+            f"cells (median {_pct(median(values))}, range {_pct(min(values))} to "
+            f"{_pct(max(values))})")
 
 
 def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
@@ -1126,150 +831,80 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
         return lines + ["No results yet.", ""]
     momentum = ["nesterov", "beta=0.5"]
     mechs = [m for m in METHODS if "+" in m]
-    leaves_all = sorted({c["leaves"] for c in cells})
-    n_tables = len({c["dataset"] for c in cells})
+    by_leaves = {n: [c for c in cells if c["leaves"] == n]
+                 for n in sorted({c["leaves"] for c in cells})}
 
     # Bottom line: per tree size, medians over the tables.
-    text = [f"**Bottom line** (test loss vs tuned plain, median over {n_tables} "
-            "table(s); \"picked\" = chosen per table on validation):"]
-    bullets = []
-    for leaves in leaves_all:
-        here = [c for c in cells if c["leaves"] == leaves]
-        parts = []
-        for method in momentum:
-            values = [c["methods"][method]["rel"] for c in here
-                      if method in c["methods"]
-                      and c["methods"][method]["rel"] is not None]
-            parts.append(f"{method} {_median_text(values)}")
-        picks = [pick_on_validation(c, mechs) for c in here]
-        picks = [p for p in picks if p is not None]
+    lines += [f"**Bottom line** (test loss vs tuned plain, median over "
+              f"{len({c['dataset'] for c in cells})} table(s); \"picked\" = chosen "
+              "per table on validation):", ""]
+    for leaves, here in by_leaves.items():
+        parts = [f"{m} " + _median_text([v for c in here if (v := _rel_of(c, m))
+                                         is not None]) for m in momentum]
+        picks = [p[1]["rel"] for c in here if (p := pick_on_validation(c, mechs))]
         if picks:
-            parts.append("picked mechanism " + _median_text(
-                [row["rel"] for _, row in picks]))
-        bullets.append(f"- {leaves} leaves: " + "; ".join(parts) + ".")
-    lines += [" ".join(text), ""] + bullets + [""]
+            parts.append("picked mechanism " + _median_text(picks))
+        lines.append(f"- {leaves} leaves: " + "; ".join(parts) + ".")
+    lines.append("")
 
-    for leaves in leaves_all:
-        here = [c for c in cells if c["leaves"] == leaves]
-        text = [f"**{leaves} leaves.**"]
-        caps = [(c["dataset"], c["plain"]["learning_rate"]) for c in here
-                if c["plain"] is not None]
-        text.append("Tuned plain's best rate: " + ", ".join(
-            f"{d} {lr:g}" for d, lr in caps) + ".")
-        for method in momentum:
-            values = [(c["dataset"], c["methods"][method]["rel"]) for c in here
-                      if method in c["methods"]]
-            if values:
-                text.append(f"{method} vs tuned plain: {_cells_text(values)}.")
+    for leaves, here in by_leaves.items():
+        text = [f"**{leaves} leaves.**", "Tuned plain's best rate: " + ", ".join(
+            f"{c['dataset']} {c['plain']['learning_rate']:g}" for c in here
+            if c["plain"] is not None) + "."]
+        text += [f"{m} vs tuned plain: "
+                 + _cells_text([(c["dataset"], _rel_of(c, m)) for c in here
+                                if m in c["methods"]]) + "."
+                 for m in momentum if any(m in c["methods"] for c in here)]
         paid, lost = [], []
         for c in here:
-            won, lose = [], []
-            for method in momentum:
-                rel = c["methods"].get(method, {}).get("rel")
-                if rel is not None and rel < -TIE_PCT:
-                    won.append(f"{method} {_pct(rel)}")
-                if rel is not None and rel > TIE_PCT:
-                    lose.append(f"{method} {_pct(rel)}")
-            if won:
-                paid.append(f"{c['dataset']} ({', '.join(won)})")
-            if lose:
-                lost.append(f"{c['dataset']} ({', '.join(lose)})")
+            rels = [(m, v) for m in momentum if (v := _rel_of(c, m)) is not None]
+            for found, sign in ((paid, -1), (lost, 1)):
+                hits = [f"{m} {_pct(v)}" for m, v in rels if sign * v > TIE_PCT]
+                if hits:
+                    found.append(f"{c['dataset']} ({', '.join(hits)})")
         text.append("Momentum paid on " + (", ".join(paid) or "no table") + "; "
                     "lost on " + (", ".join(lost) or "no table") + ".")
-        best_mechs = []
-        for c in here:
-            pick = pick_on_validation(c, mechs)
-            if pick is not None:
-                best_mechs.append(f"{c['dataset']} {pick[0]} {_pct(pick[1]['rel'])}")
-        if best_mechs:
-            text.append("Mechanism picked on validation: " + ", ".join(best_mechs)
-                        + ".")
+        picked = [f"{c['dataset']} {p[0]} {_pct(p[1]['rel'])}" for c in here
+                  if (p := pick_on_validation(c, mechs))]
+        if picked:
+            text.append("Mechanism picked on validation: " + ", ".join(picked) + ".")
         lines += [" ".join(text), ""]
 
     # The hypothesis: momentum pays where plain wants the Newton cap.
-    at_cap, below = [], []
-    for c in cells:
-        pick = pick_on_validation(c, momentum)
-        if c["plain"] is None or pick is None:
-            continue
-        (at_cap if c["plain"]["learning_rate"] >= max(LEARNING_RATES)
-         else below).append(pick[1]["rel"])
+    cap = max(LEARNING_RATES)
+    picks = [(c["plain"]["learning_rate"] >= cap, p[1]["rel"]) for c in cells
+             if c["plain"] is not None and (p := pick_on_validation(c, momentum))]
     lines += [f"**The Newton cap.** Where tuned plain's best rate was the top of "
-              f"the grid ({max(LEARNING_RATES):g}): {_win_count(at_cap)}. Below it: "
-              f"{_win_count(below)}.", ""]
+              f"the grid ({cap:g}): {_win_count([v for top, v in picks if top])}. "
+              f"Below it: {_win_count([v for top, v in picks if not top])}.", ""]
 
     # Is the stage budget binding? Then momentum may only buy stages.
     bound = [f"{c['dataset']}/{c['leaves']} (lr {c['plain']['learning_rate']:g})"
              for c in cells if c["plain"] is not None
              and c["plain"]["best_stage"] >= 0.95 * len(c["plain"]["val_curve"])]
-    n_plain = sum(c["plain"] is not None for c in cells)
     lines += [f"**The stage budget.** Tuned plain was still improving in the last "
-              f"5% of its stages in {len(bound)} of {n_plain} cells"
+              f"5% of its stages in {len(bound)} of "
+              f"{sum(c['plain'] is not None for c in cells)} cells"
               + (f" ({', '.join(bound)})" if bound else "")
               + ": there a gain from momentum is partly a gain in stages, which a "
               "larger budget would give plain boosting too.", ""]
-
-    # Momentum against the larger learning rate.
-    pairs = [m for c in cells for m in c["matched"] if m["rel"] is not None]
-    ext = [(c["dataset"], c["leaves"], k, v) for c in cells
-           for k, v in c["extended"].items() if v["rel"] is not None]
-    if pairs or ext:
-        inside = [m for m in pairs if m["rate"] <= 1.0]
-        above = [m for m in pairs if m["rate"] > 1.0]
-        wins = sum(m["rel"] < -TIE_PCT for m in inside)
-        losses = sum(m["rel"] > TIE_PCT for m in inside)
-        median = (_pct(float(np.median([m["rel"] for m in inside])))
-                  if inside else "n/a")
-        text = (f"**Momentum or a larger rate?** At the same nu, with the matched "
-                f"plain rate nu / (1 - beta) at most 1, constant momentum beat plain "
-                f"at that rate in {wins} of {len(inside)} pairs and lost in "
-                f"{losses} (median {median}).")
-        if above:
-            rates = ", ".join(sorted({f"{m['rate']:g}" for m in above}))
-            won = sum(m["rel"] < -TIE_PCT for m in above)
-            cap = max(LEARNING_RATES)
-            overshoot = [
-                _inf(m["plain_test"]) > _inf(c["plain_by_lr"].get(cap))
-                for c in cells for m in c["matched"]
-                if m["rel"] is not None and m["rate"] > 1.0
-                and c["plain_by_lr"].get(cap) is not None
-            ]
-            text += (f" Above the Newton cap (plain at rate {rates}) momentum won "
-                     f"{won} of {len(above)} pairs, but that rate is no rival: "
-                     f"plain at it ended worse than plain at {cap:g} in "
-                     f"{sum(overshoot)} of {len(overshoot)} cells.")
-        if ext:
-            ext_wins = [f"{d}/{n} {_pct(v['rel'])}" for d, n, _, v in ext
-                        if v["rel"] < -TIE_PCT]
-            ext_loss = [f"{d}/{n} {_pct(v['rel'])}" for d, n, _, v in ext
-                        if v["rel"] > TIE_PCT]
-            text += (f" Each at its tuned rate (plain also allowed the matched "
-                     f"rates), constant momentum was better in {len(ext_wins)} of "
-                     f"{len(ext)} cells ({', '.join(ext_wins) or 'none'}) and worse "
-                     f"in {len(ext_loss)} ({', '.join(ext_loss) or 'none'}).")
-        lines += [text, ""]
+    lines += _larger_rate(cells)
 
     # Mechanisms at 8 and 31 leaves.
     big = [c for c in cells if c["leaves"] >= 8]
-    if big and any(m in c["methods"] for c in big for m in mechs):
-        text = ["**Mechanisms at 8 and 31 leaves** (rescued: the base method "
-                f"more than {DEFAULT_TOLERANCE_PCT:g}% worse than tuned plain, "
-                "with the mechanism at most that):"]
+    if any(m in c["methods"] for c in big for m in mechs):
+        lines += ["**Mechanisms at 8 and 31 leaves** (rescued: the base method "
+                  f"more than {DEFAULT_TOLERANCE_PCT:g}% worse than tuned plain, "
+                  "with the mechanism at most that):", ""]
         for mech in mechs:
-            base = mech.split("+")[0]
-            values = [(f"{c['dataset']}/{c['leaves']}", c["methods"][mech]["rel"])
+            values = [(f"{c['dataset']}/{c['leaves']}", _rel_of(c, mech))
                       for c in big if mech in c["methods"]]
-            if not values:
-                continue
             rescued = [f"{c['dataset']}/{c['leaves']}" for c in big
-                       if mech in c["methods"] and base in c["methods"]
-                       and c["methods"][base]["rel"] is not None
-                       and c["methods"][mech]["rel"] is not None
-                       and c["methods"][base]["rel"] > DEFAULT_TOLERANCE_PCT
-                       and c["methods"][mech]["rel"] <= DEFAULT_TOLERANCE_PCT]
-            text.append(f"{mech}: {_cells_text(values)}; rescued "
-                        f"{', '.join(rescued) or 'none'}.")
-        lines += [" ".join(text[:1]), ""] + [f"- {t}" for t in text[1:]] + [""]
+                       if _rescued(_rel_of(c, mech.split("+")[0]), _rel_of(c, mech))]
+            if values:
+                lines.append(f"- {mech}: {_cells_text(values)}; rescued "
+                             f"{', '.join(rescued) or 'none'}.")
+        lines.append("")
     else:
         lines += ["**Mechanisms:** not run yet (the estimators do not have "
                   "their parameters, or the grid has not reached them).", ""]
@@ -1277,13 +912,11 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
     # Where each method loses.
     worse = []
     for method in [m for m in METHODS if m not in (PLAIN, DEFAULT)]:
-        lost = [(f"{c['dataset']}/{c['leaves']}", c["methods"][method]["rel"])
-                for c in cells if method in c["methods"]
-                and c["methods"][method]["rel"] is not None
-                and c["methods"][method]["rel"] > TIE_PCT]
+        lost = [(f"{c['dataset']}/{c['leaves']}", v) for c in cells
+                if (v := _rel_of(c, method)) is not None and v > TIE_PCT]
         total = sum(method in c["methods"] for c in cells)
         if total:
-            worst = max(lost, key=lambda t: t[1]) if lost else None
+            worst = max(lost, key=lambda t: t[1], default=None)
             worse.append(f"{method} lost to tuned plain in {len(lost)} of {total} "
                          "cells" + (f" (worst {worst[0]} {_pct(worst[1])})"
                                     if worst else ""))
@@ -1302,6 +935,49 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _rescued(base: float | None, mech: float | None) -> bool:
+    """Whether a mechanism brought a method more than the defaults' tolerance
+    worse than tuned plain back within it."""
+    return (base is not None and mech is not None
+            and base > DEFAULT_TOLERANCE_PCT >= mech)
+
+
+def _larger_rate(cells: list[dict[str, Any]]) -> list[str]:
+    """Momentum against plain at the larger (matched) learning rate."""
+    pairs = [m for c in cells for m in c["matched"] if m["rel"] is not None]
+    ext = [(f"{c['dataset']}/{c['leaves']}", v["rel"]) for c in cells
+           for v in c["extended"].values() if v["rel"] is not None]
+    if not pairs and not ext:
+        return []
+    inside = [m["rel"] for m in pairs if m["rate"] <= 1.0]
+    above = [m for m in pairs if m["rate"] > 1.0]
+    text = (f"**Momentum or a larger rate?** At the same nu, with the matched "
+            f"plain rate nu / (1 - beta) at most 1, constant momentum beat plain "
+            f"at that rate in {sum(v < -TIE_PCT for v in inside)} of {len(inside)} "
+            f"pairs and lost in {sum(v > TIE_PCT for v in inside)} (median "
+            f"{_pct(median(inside))}).")
+    if above:
+        cap = max(LEARNING_RATES)
+        overshoot = [_inf(m["plain_test"]) > _inf(c["plain_by_lr"].get(cap))
+                     for c in cells for m in c["matched"]
+                     if m["rel"] is not None and m["rate"] > 1.0
+                     and c["plain_by_lr"].get(cap) is not None]
+        rates = ", ".join(sorted({f"{m['rate']:g}" for m in above}))
+        text += (f" Above the Newton cap (plain at rate {rates}) momentum won "
+                 f"{sum(m['rel'] < -TIE_PCT for m in above)} of {len(above)} "
+                 "pairs, but that rate is no rival: plain at it ended worse than "
+                 f"plain at {cap:g} in {sum(overshoot)} of "
+                 f"{len(overshoot)} cells.")
+    if ext:
+        wins = [f"{where} {_pct(v)}" for where, v in ext if v < -TIE_PCT]
+        losses = [f"{where} {_pct(v)}" for where, v in ext if v > TIE_PCT]
+        text += (f" Each at its tuned rate (plain also allowed the matched "
+                 f"rates), constant momentum was better in {len(wins)} of "
+                 f"{len(ext)} cells ({', '.join(wins) or 'none'}) and worse in "
+                 f"{len(losses)} ({', '.join(losses) or 'none'}).")
+    return [text, ""]
+
+
 def write_report(results_dir: Path) -> Path:
     """Regenerate ``report.md`` from every results file in a directory.
 
@@ -1318,65 +994,41 @@ def write_report(results_dir: Path) -> Path:
     order = {name: i for i, name in enumerate(_data.DATASETS)}
     files = sorted(results_dir.glob("*.json"),
                    key=lambda p: (order.get(p.stem, len(order)), p.stem))
-    tables = [load_results(p) for p in files]
-    tables = [t for t in tables if t["config"] is not None and t["fits"]]
-    path = results_dir / REPORT_NAME
+    tables = [t for t in (json.loads(p.read_text()) for p in files) if t["runs"]]
     results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / REPORT_NAME
     path.write_text(format_report(tables))
     return path
 
 
 # -- command line ----------------------------------------------------------------
-def _csv(kind: Callable[[str], Any], choices: Sequence[Any] | None = None
-         ) -> Callable[[str], list[Any]]:
-    def parse(text: str) -> list[Any]:
-        try:
-            items = [kind(i.strip()) for i in text.split(",") if i.strip()]
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from exc
-        bad = [i for i in items if choices is not None and i not in choices]
-        if not items or bad:
-            raise argparse.ArgumentTypeError(
-                f"expected a comma-separated list of {', '.join(map(str, choices))}"
-                if choices else "expected a comma-separated list")
-        return items
-
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line parser.
-
-    Returns
-    -------
-    parser : argparse.ArgumentParser
-        Parser for :func:`main`.
-    """
+    """The command-line parser of :func:`main`."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks evidence",
         description="Acceleration evidence grid on one real table: momentum and "
         "its mechanisms against tuned plain boosting, selected on validation, "
-        "reported on test. Resumable; writes benchmarks/results/evidence/.",
-    )
+        "reported on test. Resumable; writes benchmarks/results/evidence/.")
+    methods = csv(str, tuple(METHODS))
     parser.add_argument("--dataset", choices=_data.DATASETS,
                         help="the table (evidence tables: "
                         + ", ".join(_data.EVIDENCE_DATASETS) + ")")
-    parser.add_argument("--leaves", type=_csv(int), default=list(LEAVES),
+    parser.add_argument("--leaves", type=csv(int), default=list(LEAVES),
                         help="comma-separated max_leaf_nodes (default: 2,4,8,31)")
-    parser.add_argument("--methods", type=_csv(str, tuple(METHODS)), default=None,
+    parser.add_argument("--methods", type=methods, default=None,
                         help="comma-separated methods (default: all: "
                         + ", ".join(METHODS) + ")")
-    parser.add_argument("--learning-rates", type=_csv(float),
+    parser.add_argument("--learning-rates", type=csv(float),
                         default=list(LEARNING_RATES),
                         help="tuning grid (default: 0.03,0.1,0.3,1.0)")
-    parser.add_argument("--max-iter", type=int, default=MAX_ITER,
+    parser.add_argument("--max-iter", type=positive_int, default=MAX_ITER,
                         help="stages per fit (default: %(default)s)")
-    parser.add_argument("--n-threads", type=int, default=N_THREADS,
+    parser.add_argument("--n-threads", type=positive_int, default=N_THREADS,
                         help="threads per fit (default: %(default)s)")
     parser.add_argument("--max-minutes", type=float, default=MAX_MINUTES,
                         help="stop between fits within this budget; exit status "
                         f"{EXIT_INCOMPLETE} if fits are left (default: %(default)s)")
-    parser.add_argument("--n-samples", type=int, default=20_000,
+    parser.add_argument("--n-samples", type=positive_int, default=20_000,
                         help="training rows of a synthetic data set "
                         "(default: %(default)s)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
@@ -1384,6 +1036,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "benchmarks/results/evidence)")
     parser.add_argument("--retry-errors", action="store_true",
                         help="refit fits whose stored record is an error")
+    parser.add_argument("--refit", type=methods, default=[], metavar="METHODS",
+                        help="refit these methods' fits made at another "
+                        "accelboost commit (as the default's always are)")
     parser.add_argument("--report-only", action="store_true",
                         help="only regenerate report.md from the JSON files")
     parser.add_argument("--list", action="store_true",
@@ -1406,41 +1061,35 @@ def main(argv: list[str] | None = None) -> int:
         0 when the table's grid is complete without errors, 1 when a fit
         failed, 3 when the budget left fits to run.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
         for method, params in METHODS.items():
-            missing = missing_params(method)
-            state = "ok" if not missing else "missing " + ", ".join(missing)
+            missing = _missing_params(method)
             print(f"{method:<24} {params if params is not None else 'defaults'}"
-                  f"  [{state}]")
+                  f"  [{'missing ' + ', '.join(missing) if missing else 'ok'}]")
         return 0
-    if args.report_only:
-        print(f"report written to {write_report(args.results_dir)}")
-        return 0
-    if args.dataset is None:
-        parser.error("--dataset is required (or --report-only / --list)")
-    if any(n < 2 for n in args.leaves):
-        parser.error("--leaves must be at least 2")
-    tic = time.perf_counter()
-    dataset = _data.load_dataset(args.dataset, validation=True,
-                                 n_samples=args.n_samples)
-    print(f"loaded {args.dataset} in {time.perf_counter() - tic:.1f} s: "
-          f"{dataset.description}", flush=True)
-    summary = run_grid(
-        dataset, args.results_dir / f"{args.dataset}.json", leaves=args.leaves,
-        methods=args.methods, learning_rates=args.learning_rates,
-        max_iter=args.max_iter, n_threads=args.n_threads,
-        max_minutes=args.max_minutes, retry_errors=args.retry_errors,
-        log=lambda text: print(text, flush=True),
-    )
+    if not args.report_only:
+        if args.dataset is None:
+            parser.error("--dataset is required (or --report-only / --list)")
+        if any(n < 2 for n in args.leaves):
+            parser.error("--leaves must be at least 2")
+        tic = time.perf_counter()
+        dataset = _data.load_dataset(args.dataset, validation=True,
+                                     n_samples=args.n_samples)
+        print(f"loaded {args.dataset} in {time.perf_counter() - tic:.1f} s: "
+              f"{dataset.description}", flush=True)
+        summary = run_grid(
+            dataset, args.results_dir / f"{args.dataset}.json", leaves=args.leaves,
+            methods=args.methods, learning_rates=args.learning_rates,
+            max_iter=args.max_iter, n_threads=args.n_threads,
+            max_minutes=args.max_minutes, retry_errors=args.retry_errors,
+            refit=args.refit, command="python -m benchmarks evidence "
+            + " ".join(argv), log=sys.stdout)
     print(f"report written to {write_report(args.results_dir)}")
+    if args.report_only:
+        return 0
     if summary["aborted"]:
         return 1
-    if summary["remaining"]:
-        return EXIT_INCOMPLETE
-    return 1 if summary["errors"] else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return EXIT_INCOMPLETE if summary["remaining"] else 1 if summary["errors"] else 0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss, mean_squared_error
 
-from benchmarks import _data, evidence
+from benchmarks import _data, _peers, _report, evidence
 
 
 # -- data ------------------------------------------------------------------------
@@ -98,24 +98,29 @@ def test_best_rate_is_chosen_by_validation_not_test():
     assert best["learning_rate"] == 0.3
 
 
-def test_first_reach():
-    assert evidence.first_reach([3.0, 2.0, 1.0, 0.5], 1.0) == 3
-    assert evidence.first_reach([3.0, 2.0], 1.0) is None
-    assert evidence.first_reach([None, 1.0], 1.0) == 2
+def test_first_reach_within_the_rounding_of_the_stored_curves():
+    def reach(curve, target):
+        return _report.first_reach(curve, target, evidence.REACH_RTOL)
+
+    assert reach([3.0, 2.0, 1.0, 0.5], 1.0) == 3
+    assert reach([3.0, 2.0], 1.0) is None
+    assert reach([None, 1.0], 1.0) == 2
+    loss = 0.0123456789
+    assert reach([1.0, float(f"{loss:.{evidence.DIGITS}g}")], loss) == 2
 
 
 def test_heldout_loss_matches_scikit_learn():
     rng = np.random.default_rng(0)
     y = rng.normal(size=50)
     pred = rng.normal(size=50)
-    assert math.isclose(evidence.heldout_loss("regression", y, pred),
+    assert math.isclose(_peers.heldout_loss("regression", y, pred),
                         mean_squared_error(y, pred))
     labels = rng.integers(0, 2, 50)
     proba = rng.uniform(0.01, 0.99, 50)
     both = np.column_stack([1 - proba, proba])
-    assert math.isclose(evidence.heldout_loss("binary", labels, both),
+    assert math.isclose(_peers.heldout_loss("binary", labels, both),
                         log_loss(labels, both))
-    assert evidence.heldout_loss("regression", y, np.full(50, np.inf)) == math.inf
+    assert _peers.heldout_loss("regression", y, np.full(50, np.inf)) == math.inf
 
 
 def test_default_fit_goes_stale_only_when_a_default_changes():
@@ -141,8 +146,7 @@ def tiny():
 
 def _run(tiny, path, **kwargs):
     settings = dict(leaves=(2, 4), methods=["plain", "beta=0.5", "default"],
-                    learning_rates=(0.1, 1.0), max_iter=8, n_threads=1,
-                    log=lambda _: None)
+                    learning_rates=(0.1, 1.0), max_iter=8, n_threads=1, log=None)
     settings.update(kwargs)
     return evidence.run_grid(tiny, path, **settings)
 
@@ -153,14 +157,14 @@ def test_grid_runs_end_to_end_and_resumes(tiny, tmp_path):
     # 2 sizes x (3 methods x 2 rates + plain at 0.2 and 2.0).
     assert summary == {"done": 16, "skipped": 0, "remaining": 0, "errors": 0,
                        "aborted": False, "unavailable": []}
-    fits = json.loads(path.read_text())["fits"]
+    fits = json.loads(path.read_text())["runs"]
     assert len(fits) == 16 and all(f["status"] == "ok" for f in fits)
-    for f in fits:
-        assert len(f["val_curve"]) == len(f["test_curve"]) == 8
-        stage = f["best_stage"]
-        assert f["best_val"] == pytest.approx(min(f["val_curve"]), rel=1e-7)
-        assert f["test_at_best"] == pytest.approx(f["test_curve"][stage - 1],
-                                                  rel=1e-7)
+    for f in fits:  # the curve is stored rounded; the chosen losses are not
+        assert len(f["val_curve"]) == 8 and "test_curve" not in f
+        assert f["val_curve"][f["best_stage"] - 1] == min(f["val_curve"])
+        assert f["best_val"] == pytest.approx(min(f["val_curve"]),
+                                              rel=evidence.REACH_RTOL)
+        assert ("estimator_params" in f) == (f["method"] == "default")
     # The last staged loss is the fitted model's own held-out loss.
     from accelboost import AccelBoostRegressor
 
@@ -175,7 +179,7 @@ def test_grid_runs_end_to_end_and_resumes(tiny, tmp_path):
     assert again["done"] == 0 and again["skipped"] == 16
     # Drop one fit: a rerun refits exactly that one.
     data = json.loads(path.read_text())
-    data["fits"] = [f for f in data["fits"] if not (
+    data["runs"] = [f for f in data["runs"] if not (
         f["method"] == "plain" and f["leaves"] == 2 and f["learning_rate"] == 2.0)]
     path.write_text(json.dumps(data))
     assert _run(tiny, path)["done"] == 1
@@ -224,7 +228,7 @@ def test_a_broken_build_stops_the_run_and_is_retried_later(tiny, tmp_path,
                                                            monkeypatch):
     def broken(dataset, method, leaves, lr, *args):
         return {"dataset": dataset.name, "leaves": leaves, "method": method,
-                "learning_rate": lr, "status": "error", "error": "boom",
+                "learning_rate": lr, "status": "error", "reason": "boom",
                 "params": evidence.fit_params(method, leaves, lr, 8)}
 
     path = tmp_path / "t.json"
@@ -249,6 +253,10 @@ def test_default_fits_follow_the_code_and_others_do_not(tiny, tmp_path,
     assert _run(tiny, path)["done"] == 0
     monkeypatch.setattr(evidence, "_code_version", lambda: {"commit": "b"})
     assert _run(tiny, path)["done"] == 4  # default at 2 rates x 2 sizes
-    fits = json.loads(path.read_text())["fits"]
+    fits = json.loads(path.read_text())["runs"]
     assert {f["commit"] for f in fits if f["method"] == "default"} == {"b"}
     assert {f["commit"] for f in fits if f["method"] != "default"} == {"a"}
+    # --refit: a named method's fits follow the code too, once.
+    monkeypatch.setattr(evidence, "_code_version", lambda: {"commit": "c"})
+    assert _run(tiny, path, refit=["beta=0.5"])["done"] == 8
+    assert _run(tiny, path, refit=["beta=0.5"])["done"] == 0
