@@ -2,54 +2,37 @@
 
 The question (DESIGN.md 2.7): momentum pays when plain boosting would want a
 learning rate above what a Newton leaf step allows (very weak learners), and
-is a mere rescale, or harmful, below it. This grid measures it, one real
-table per invocation (``python -m benchmarks evidence --dataset NAME``).
+is a mere rescale, or harmful, below it. One real table per invocation:
+``python -m benchmarks evidence --dataset NAME``.
 
-Grid
-----
-For one table of :mod:`benchmarks._data` (train / validation / test split),
-each tree size (``max_leaf_nodes`` 2, 4, 8, 31), each method of
-:data:`METHODS` and each learning rate of the grid (0.03, 0.1, 0.3, 1.0),
-one model of 500 stages is fitted with ``early_stopping=False``,
-``min_samples_leaf=20``, ``max_bins=255``, ``random_state=0`` and the
-validation part passed as ``X_val``, ``y_val``. For every constant momentum
-``beta`` and every grid rate ``nu``, plain boosting is also fitted at the
-matched rate ``nu / (1 - beta)`` (the rate a pure rescale would match);
-those fits are not used to tune plain boosting.
+For each tree size (``max_leaf_nodes`` 2, 4, 8, 31), each method of
+:data:`METHODS` and each learning rate of the grid (0.03, 0.1, 0.3, 1.0), one
+model of 500 stages is fitted on the table's training part (:mod:`._data`)
+with ``early_stopping=False``, ``min_samples_leaf=20``, ``max_bins=255``,
+``random_state=0`` and the validation part as ``X_val``, ``y_val``; for every
+constant momentum ``beta``, plain boosting also at the matched rates ``nu /
+(1 - beta)`` (what a pure rescale would match; never used to tune plain).
+``default`` is the estimators' defaults as they stand at run time (only the
+tree size, stages, rate, ``early_stopping=False``, seed and threads set).
 
-``default`` is the estimators' defaults as they stand at run time: only
-``max_leaf_nodes``, ``max_iter``, ``learning_rate``, ``early_stopping=False``,
-``random_state`` and ``n_threads`` are set.
+A fit's result is the **test loss at the stage with the lowest validation
+loss** (staged predictions; MSE, or mean log loss); a method's best rate is
+the one with the lowest such validation loss: the test part never chooses.
+"reach" is the first stage whose validation loss is at or below tuned
+plain's best. Stored per fit: the validation curve (7 significant digits),
+the chosen stage with its validation and test loss, the final ones and
+``n_restarts_``.
 
-Selection
----------
-After each fit, the held-out loss after every stage is computed on the
-validation and the test part (staged predictions; MSE for regression, mean
-log loss for classification). A fit's result is the **test loss at the stage
-with the lowest validation loss**; a method's best learning rate is the one
-with the lowest such validation loss. The test part never chooses anything.
-Also recorded: the stage at which the validation curve first reaches tuned
-plain's best validation loss, and ``n_restarts_``. Stored per fit: the
-validation curve (7 significant digits), the chosen stage with its
-validation and test loss, and the final ones.
-
-Resuming and budget
--------------------
-Results go to ``benchmarks/results/evidence/<dataset>.json`` after every fit,
-keyed by (dataset, leaves, method, learning rate); a rerun skips finished
-fits. It refits a fit whose parameters changed, a failed fit once the
-accelboost commit changed (or with ``--retry-errors``), and the fits of the
-default method and of the methods named by ``--refit`` made at another
-accelboost commit (what a default does can change without any parameter
-changing; a fix can change what a method does). ``--max-minutes`` stops
-cleanly between fits (exit status 3: run again to resume). ``--leaves`` and
-``--methods`` run a table piece by piece. Methods whose parameters this
-accelboost does not have yet are skipped.
-
-Report
-------
-``benchmarks/results/evidence/report.md``, regenerated from every JSON file
-present after each invocation (``--report-only`` just regenerates it).
+Results go to ``results/evidence/<dataset>.json`` after every fit; a rerun
+skips finished fits, and refits one whose parameters changed, a failed one
+once the accelboost commit changed (or with ``--retry-errors``), and those of
+the default method and of the ``--refit`` methods made at another commit
+(what a default or a fixed method does can change with no parameter
+changing). ``--max-minutes`` stops between fits (exit status 3: rerun to
+resume); ``--leaves`` and ``--methods`` run a table piece by piece; methods
+this accelboost cannot run yet are skipped. ``results/evidence/report.md`` is
+regenerated from every JSON file after each invocation (``--report-only``:
+only that).
 """
 
 from __future__ import annotations
@@ -133,7 +116,7 @@ _NEUTRAL = (None, False, 0, 0.0, "none")
 
 # -- methods ---------------------------------------------------------------------
 def constant_beta(method: str) -> float | None:
-    """The constant momentum of a pure momentum method, else None.
+    """The constant momentum of a pure momentum method.
 
     Parameters
     ----------
@@ -142,7 +125,7 @@ def constant_beta(method: str) -> float | None:
 
     Returns
     -------
-    beta : float or None
+    float or None
         ``momentum`` of a method that is exactly ``stage_init="stacking"``
         with a constant momentum (no mechanism), else None.
     """
@@ -158,14 +141,12 @@ def matched_rate(learning_rate: float, beta: float) -> float:
 
     Parameters
     ----------
-    learning_rate : float
-        The momentum method's learning rate ``nu``.
-    beta : float
-        Its constant momentum, in [0, 1).
+    learning_rate, beta : float
+        The momentum method's rate ``nu`` and constant momentum, in [0, 1).
 
     Returns
     -------
-    rate : float
+    float
         ``nu / (1 - beta)``, the long-run step of a learner repeated with
         momentum ``beta``.
     """
@@ -197,24 +178,19 @@ def _missing_params(method: str) -> list[str]:
 
 def fit_params(method: str, leaves: int, learning_rate: float,
                max_iter: int = MAX_ITER) -> dict[str, Any]:
-    """The estimator parameters of one fit, ``n_threads`` excluded.
+    """The estimator parameters a fit sets (the rest: the defaults).
 
     Parameters
     ----------
     method : str
         A key of :data:`METHODS`.
-    leaves : int
-        ``max_leaf_nodes``.
-    learning_rate : float
-        ``learning_rate``.
-    max_iter : int, default=500
-        Boosting stages.
+    leaves, learning_rate, max_iter
+        ``max_leaf_nodes``, ``learning_rate``, ``max_iter``.
 
     Returns
     -------
-    params : dict
-        The parameters set explicitly; everything else is the estimators'
-        default.
+    dict
+        Without ``n_threads``.
     """
     base = {"max_leaf_nodes": leaves, "max_iter": max_iter,
             "learning_rate": learning_rate}
@@ -235,10 +211,9 @@ def select(val_curve: Sequence[float | None], test_curve: Sequence[float | None]
 
     Returns
     -------
-    stage : int
-        1-based stage with the lowest validation loss (the first on ties).
-    val_loss, test_loss : float
-        Validation and test loss there (the test loss is the reported one).
+    stage, val_loss, test_loss
+        The first 1-based stage with the lowest validation loss, and the
+        validation and test loss there.
     """
     val = np.asarray(val_curve, dtype=np.float64)
     index = int(np.argmin(np.where(np.isnan(val), np.inf, val)))
@@ -259,26 +234,20 @@ def run_fit(dataset: _data.Dataset, method: str, leaves: int, learning_rate: flo
     ----------
     dataset : Dataset
         A data set with a validation part.
-    method : str
-        A key of :data:`METHODS`.
-    leaves : int
-        ``max_leaf_nodes``.
-    learning_rate : float
-        Learning rate.
-    max_iter : int, default=500
-        Boosting stages.
+    method, leaves, learning_rate, max_iter
+        As :func:`fit_params` takes them.
     n_threads : int, default=2
         Threads of the fit (the model does not depend on it).
 
     Returns
     -------
-    record : dict
-        Key fields, ``params`` (set explicitly; for the default method also
-        ``estimator_params``, all of them), ``status`` ("ok", or "error" with
-        ``reason`` and ``traceback``), ``n_iter``, ``n_restarts``, the stage
+    dict
+        Key fields, ``params`` (for the default method also all of them,
+        ``estimator_params``), ``status`` ("ok", or "error" with ``reason``
+        and ``traceback``), ``n_iter``, ``n_restarts``, the stage
         :func:`select` chose (``best_stage``) with ``best_val`` and
         ``test_at_best``, ``final_val``, ``final_test``, ``val_curve`` and
-        ``seconds`` (fit plus scoring).
+        ``seconds`` (fit and scoring).
     """
     accelboost = LIBRARIES["accelboost"]
     params = fit_params(method, leaves, learning_rate, max_iter)
@@ -321,19 +290,18 @@ def is_current(record: dict[str, Any], params: dict[str, Any],
     Parameters
     ----------
     record : dict
-        A stored record.
+        A stored fit (successful or failed).
     params : dict
-        The parameters the fit would be run with now (:func:`fit_params`).
+        The parameters it would be run with now (:func:`fit_params`).
     estimator_params : dict or None, default=None
-        For the default method: the estimator's default parameters now. The
-        stored fit is stale when a parameter not set in ``params`` differs
-        from the stored one, or is new with a value other than None, False,
-        0 or "none" (a new parameter that keeps the old behaviour).
+        For the default method: the estimator's defaults now. A parameter
+        not in ``params`` that differs from the stored one, or is new with a
+        value other than None, False, 0 or "none", makes the fit stale.
 
     Returns
     -------
-    current : bool
-        True when the stored fit (successful or failed) needs no refit.
+    bool
+        False when the fit must be run again.
     """
     if jsonable(record.get("params")) != jsonable(params):
         return False
@@ -347,23 +315,17 @@ def plan(leaves: Sequence[int], methods: Sequence[str],
          learning_rates: Sequence[float]) -> list[tuple[int, str, float]]:
     """The fits of a grid, in running order.
 
-    Plain boosting first at each tree size (the reference), then the other
-    methods, then plain at the matched rates ``nu / (1 - beta)`` of every
-    constant-momentum method.
-
     Parameters
     ----------
-    leaves : sequence of int
-        Tree sizes.
-    methods : sequence of str
-        Keys of :data:`METHODS`.
-    learning_rates : sequence of float
-        The tuning grid.
+    leaves, methods, learning_rates : sequence
+        Tree sizes, keys of :data:`METHODS`, the tuning grid.
 
     Returns
     -------
-    jobs : list of (leaves, method, learning rate)
-        Without duplicates.
+    list of (leaves, method, learning rate)
+        Per tree size: plain boosting (the reference) first, then the other
+        methods, then plain at the matched rates of every constant momentum;
+        without duplicates.
     """
     order = sorted(methods, key=lambda m: (m != PLAIN, list(METHODS).index(m)))
     jobs: list[tuple[int, str, float]] = []
@@ -388,26 +350,12 @@ def run_grid(dataset: _data.Dataset, path: Path, leaves: Sequence[int] = LEAVES,
     dataset : Dataset
         A data set with a validation part.
     path : Path
-        Its results file; finished fits in it are skipped.
-    leaves : sequence of int, default=(2, 4, 8, 31)
-        Tree sizes.
-    methods : sequence of str or None, default=None
-        Keys of :data:`METHODS` (default: all); methods whose parameters
-        this accelboost lacks are skipped.
-    learning_rates : sequence of float, default=(0.03, 0.1, 0.3, 1.0)
-        The tuning grid; must match the file's.
-    max_iter : int, default=500
-        Stages per fit; must match the file's.
-    n_threads : int, default=2
-        Threads per fit.
-    max_minutes : float or None, default=25
-        Stop between fits before a fit would end past this budget.
-    retry_errors : bool, default=False
-        Refit fits whose stored record is an error (they are refitted anyway
-        when the accelboost commit changed since).
-    refit : iterable of str, default=()
-        Methods whose fits made at another accelboost commit are refitted
-        (as the default method's always are).
+        Its results file.
+    leaves, methods, learning_rates, max_iter, n_threads
+        As the command line's options (``methods=None``: all); the grid
+        (``learning_rates``, ``max_iter``) must match the file's.
+    max_minutes, retry_errors, refit
+        As the command line's options.
     command : str, default=""
         The command line, for the results file.
     log : file-like or None, default=sys.stderr
@@ -415,11 +363,11 @@ def run_grid(dataset: _data.Dataset, path: Path, leaves: Sequence[int] = LEAVES,
 
     Returns
     -------
-    summary : dict
+    dict
         ``done`` (fits run now), ``skipped`` (already stored), ``remaining``
         (left by the budget or after too many failures in a row), ``errors``
         (failed now), ``aborted`` (stopped by failures), ``unavailable``
-        (methods skipped for missing parameters).
+        (methods skipped: this accelboost lacks their parameters).
     """
     def say(text: str) -> None:
         if log is not None:
@@ -533,18 +481,16 @@ def best_fit(fits: Iterable[dict[str, Any]], method: str, leaves: int,
     ----------
     fits : iterable of dict
         Records of one data set.
-    method : str
-        A key of :data:`METHODS`.
-    leaves : int
-        Tree size.
+    method, leaves
+        The method and tree size.
     rates : iterable of float
         The learning rates to choose from.
 
     Returns
     -------
-    record : dict or None
+    dict or None
         The successful fit with the lowest ``best_val`` (the smaller rate on
-        ties), or None when there is none.
+        ties), if any.
     """
     rates = {_lr(r) for r in rates}
     return min((r for r in fits if r["status"] == "ok" and r["method"] == method
@@ -578,7 +524,7 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     Returns
     -------
-    cells : list of dict
+    list of dict
         One per tree size: ``dataset``, ``leaves``; ``plain`` (tuned plain's
         record); ``plain_by_lr`` (plain's test loss at each rate it ran);
         ``methods`` (name -> row with ``lr``, ``edge``, ``val``, ``test``,
@@ -638,21 +584,9 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
     return cells
 
 
-def defaults_check(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The default estimator against tuned plain, per table and tree size.
-
-    Parameters
-    ----------
-    cells : list of dict
-        :func:`summarize` output of every table.
-
-    Returns
-    -------
-    rows : list of dict
-        ``dataset``, ``leaves``, ``lr`` (the default's best rate),
-        ``test``, ``plain_test``, ``rel`` and ``passed`` (``rel`` at most
-        +0.5%; None when not run).
-    """
+def _defaults_check(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per cell, the default against tuned plain: ``passed`` if at most
+    :data:`DEFAULT_TOLERANCE_PCT` worse (None: not run)."""
     out = []
     for cell in cells:
         default = cell["methods"].get(DEFAULT) or {}
@@ -665,22 +599,10 @@ def defaults_check(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def pick_on_validation(cell: dict[str, Any], methods: Iterable[str]
-                       ) -> tuple[str, dict[str, Any]] | None:
-    """Of several methods in a cell, the one with the lowest validation loss.
-
-    Parameters
-    ----------
-    cell : dict
-        One entry of :func:`summarize`.
-    methods : iterable of str
-        Candidates (those not run, or without a relative loss, are ignored).
-
-    Returns
-    -------
-    pick : (str, dict) or None
-        The method's name and row, or None when none of them ran.
-    """
+def _pick(cell: dict[str, Any], methods: Iterable[str]
+          ) -> tuple[str, dict[str, Any]] | None:
+    """Of the ``methods`` that ran in a cell, the one with the lowest
+    validation loss: its name and row."""
     rows = [(m, cell["methods"][m]) for m in methods
             if m in cell["methods"] and cell["methods"][m]["rel"] is not None]
     return min(rows, key=lambda t: _inf(t[1]["val"]), default=None)
@@ -695,20 +617,9 @@ def _pct(value: float | None) -> str:
     return fmt(value, "+.2f", "%")
 
 
-def format_report(tables: list[dict[str, Any]]) -> str:
-    """The Markdown report of every table's results.
-
-    Parameters
-    ----------
-    tables : list of dict
-        Results files' contents.
-
-    Returns
-    -------
-    text : str
-        Per table and tree size, the methods at their best rates; the
-        matched-rate table; the defaults check; a conclusion in words.
-    """
+def _format_report(tables: list[dict[str, Any]]) -> str:
+    """The report: per table and tree size the methods at their best rates,
+    the matched-rate tables, the defaults check, a conclusion in words."""
     lines = [
         "# Acceleration evidence: momentum against tuned plain boosting", "",
         "Generated by `python -m benchmarks evidence` from "
@@ -796,7 +707,7 @@ def _defaults_section(cells: list[dict[str, Any]]) -> list[str]:
         [[r["dataset"], r["leaves"], fmt(r["lr"], "g"), _loss(r["test"]),
           _loss(r["plain_test"]), _pct(r["rel"]),
           {True: "pass", False: "**FAIL**", None: "not run"}[r["passed"]]]
-         for r in defaults_check(cells)]) + [""]
+         for r in _defaults_check(cells)]) + [""]
 
 
 def _rel_of(cell: dict[str, Any], method: str) -> float | None:
@@ -841,7 +752,7 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
     for leaves, here in by_leaves.items():
         parts = [f"{m} " + _median_text([v for c in here if (v := _rel_of(c, m))
                                          is not None]) for m in momentum]
-        picks = [p[1]["rel"] for c in here if (p := pick_on_validation(c, mechs))]
+        picks = [p[1]["rel"] for c in here if (p := _pick(c, mechs))]
         if picks:
             parts.append("picked mechanism " + _median_text(picks))
         lines.append(f"- {leaves} leaves: " + "; ".join(parts) + ".")
@@ -865,7 +776,7 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
         text.append("Momentum paid on " + (", ".join(paid) or "no table") + "; "
                     "lost on " + (", ".join(lost) or "no table") + ".")
         picked = [f"{c['dataset']} {p[0]} {_pct(p[1]['rel'])}" for c in here
-                  if (p := pick_on_validation(c, mechs))]
+                  if (p := _pick(c, mechs))]
         if picked:
             text.append("Mechanism picked on validation: " + ", ".join(picked) + ".")
         lines += [" ".join(text), ""]
@@ -873,7 +784,7 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
     # The hypothesis: momentum pays where plain wants the Newton cap.
     cap = max(LEARNING_RATES)
     picks = [(c["plain"]["learning_rate"] >= cap, p[1]["rel"]) for c in cells
-             if c["plain"] is not None and (p := pick_on_validation(c, momentum))]
+             if c["plain"] is not None and (p := _pick(c, momentum))]
     lines += [f"**The Newton cap.** Where tuned plain's best rate was the top of "
               f"the grid ({cap:g}): {_win_count([v for top, v in picks if top])}. "
               f"Below it: {_win_count([v for top, v in picks if not top])}.", ""]
@@ -923,7 +834,7 @@ def _conclusion(cells: list[dict[str, Any]]) -> list[str]:
     if worse:
         lines += ["**Where methods lose.** " + "; ".join(worse) + ".", ""]
 
-    checks = [r for r in defaults_check(cells) if r["passed"] is not None]
+    checks = [r for r in _defaults_check(cells) if r["passed"] is not None]
     if checks:
         failed = [f"{r['dataset']}/{r['leaves']} {_pct(r['rel'])}" for r in checks
                   if not r["passed"]]
@@ -988,7 +899,7 @@ def write_report(results_dir: Path) -> Path:
 
     Returns
     -------
-    path : Path
+    Path
         The report written.
     """
     order = {name: i for i, name in enumerate(_data.DATASETS)}
@@ -997,7 +908,7 @@ def write_report(results_dir: Path) -> Path:
     tables = [t for t in (json.loads(p.read_text()) for p in files) if t["runs"]]
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / REPORT_NAME
-    path.write_text(format_report(tables))
+    path.write_text(_format_report(tables))
     return path
 
 
@@ -1057,9 +968,9 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns
     -------
-    status : int
-        0 when the table's grid is complete without errors, 1 when a fit
-        failed, 3 when the budget left fits to run.
+    int
+        0 when the grid is complete without errors, 1 when a fit failed, 3
+        when the budget left fits to run.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
