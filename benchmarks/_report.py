@@ -133,6 +133,11 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
 
 
+def rate_key(learning_rate: float) -> float:
+    """A learning rate as a key: rounded so that 0.03 / 0.5 equals 0.06."""
+    return float(f"{learning_rate:.10g}")
+
+
 def first_reach(curve, target: float, rtol: float = REACH_RTOL) -> int | None:
     """First 1-based stage whose loss is at or below ``target`` within a
     relative slack ``rtol``, or None when the curve never gets there (None

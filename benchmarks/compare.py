@@ -120,10 +120,6 @@ def _subsample(data, max_rows, seed):
 
 
 # -- analysis -----------------------------------------------------------------------
-def _lr_key(learning_rate: float) -> float:
-    return float(f"{learning_rate:.10g}")
-
-
 def _median_curves(runs):
     """Median held-out curve over the repeats, and every repeat's seconds."""
     curves = np.array([[np.inf if v is None else v for v in r["curve"]]  # JSON null
@@ -164,7 +160,7 @@ def _best_runs(report, name, leaves):
             if r["status"] != "ok":
                 failed.add(r["method"])
             else:
-                groups.setdefault((r["method"], _lr_key(r["learning_rate"])),
+                groups.setdefault((r["method"], _report.rate_key(r["learning_rate"])),
                                   []).append(r)
     best: dict[str, tuple] = {}
     for (method, lr), runs in groups.items():

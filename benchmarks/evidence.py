@@ -52,7 +52,7 @@ import numpy as np
 
 from . import _data, _report
 from ._peers import LIBRARIES
-from ._report import csv, fmt, jsonable, median, positive_int, table
+from ._report import csv, fmt, jsonable, median, positive_int, rate_key, table
 
 #: The grid.
 LEAVES = (2, 4, 8, 31)
@@ -152,12 +152,7 @@ def matched_rate(learning_rate: float, beta: float) -> float:
     """
     if not 0.0 <= beta < 1.0:
         raise ValueError(f"beta must be in [0, 1), got {beta}")
-    return _lr(learning_rate / (1.0 - beta))
-
-
-def _lr(value: float) -> float:
-    """Learning rates as keys: rounded so 0.03 / 0.5 equals 0.06."""
-    return float(f"{value:.10g}")
+    return rate_key(learning_rate / (1.0 - beta))
 
 
 def _missing_params(method: str) -> list[str]:
@@ -251,9 +246,9 @@ def run_fit(dataset: _data.Dataset, method: str, leaves: int, learning_rate: flo
     """
     accelboost = LIBRARIES["accelboost"]
     params = fit_params(method, leaves, learning_rate, max_iter)
-    record: dict[str, Any] = {"dataset": dataset.name, "leaves": leaves,
-                              "method": method, "learning_rate": _lr(learning_rate),
-                              "params": params}
+    record: dict[str, Any] = {
+        "dataset": dataset.name, "leaves": leaves, "method": method,
+        "learning_rate": rate_key(learning_rate), "params": params}
     tic = time.perf_counter()
     try:
         model = accelboost.estimator(dataset.task)(**params, n_threads=n_threads)
@@ -280,7 +275,7 @@ def run_fit(dataset: _data.Dataset, method: str, leaves: int, learning_rate: flo
 def fit_key(record: dict[str, Any]) -> tuple[str, int, str, float]:
     """(dataset, leaves, method, learning rate): a fit's key in its file."""
     return (record["dataset"], int(record["leaves"]), record["method"],
-            _lr(record["learning_rate"]))
+            rate_key(record["learning_rate"]))
 
 
 def is_current(record: dict[str, Any], params: dict[str, Any],
@@ -330,7 +325,7 @@ def plan(leaves: Sequence[int], methods: Sequence[str],
     order = sorted(methods, key=lambda m: (m != PLAIN, list(METHODS).index(m)))
     jobs: list[tuple[int, str, float]] = []
     for n_leaves in leaves:
-        jobs += [(n_leaves, m, _lr(nu)) for m in order for nu in learning_rates]
+        jobs += [(n_leaves, m, rate_key(nu)) for m in order for nu in learning_rates]
         jobs += [(n_leaves, PLAIN, matched_rate(nu, beta)) for m in order
                  if (beta := constant_beta(m)) is not None for nu in learning_rates]
     return list(dict.fromkeys(jobs))
@@ -381,7 +376,7 @@ def run_grid(dataset: _data.Dataset, path: Path, leaves: Sequence[int] = LEAVES,
     methods = [m for m in methods if m not in unavailable]
     if not methods:
         raise ValueError("no runnable methods")
-    config = {"learning_rates": [_lr(v) for v in learning_rates],
+    config = {"learning_rates": [rate_key(v) for v in learning_rates],
               "max_iter": max_iter, "seed": SEED}
     stored_file = json.loads(path.read_text()) if path.exists() else None
     if stored_file is not None and stored_file["config"] != config:
@@ -492,9 +487,10 @@ def best_fit(fits: Iterable[dict[str, Any]], method: str, leaves: int,
         The successful fit with the lowest ``best_val`` (the smaller rate on
         ties), if any.
     """
-    rates = {_lr(r) for r in rates}
+    rates = {rate_key(r) for r in rates}
     return min((r for r in fits if r["status"] == "ok" and r["method"] == method
-                and int(r["leaves"]) == leaves and _lr(r["learning_rate"]) in rates),
+                and int(r["leaves"]) == leaves
+                and rate_key(r["learning_rate"]) in rates),
                key=lambda r: (_inf(r["best_val"]), r["learning_rate"]), default=None)
 
 
@@ -575,9 +571,9 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "rel": _rel(rows[method]["test"], _test(wide))}
         cells.append({
             "dataset": results["dataset"]["name"], "leaves": leaves, "plain": plain,
-            "plain_by_lr": {_lr(r["learning_rate"]): r["test_at_best"] for r in fits
-                            if r["status"] == "ok" and r["method"] == PLAIN
-                            and int(r["leaves"]) == leaves},
+            "plain_by_lr": {rate_key(r["learning_rate"]): r["test_at_best"]
+                            for r in fits if r["status"] == "ok"
+                            and r["method"] == PLAIN and int(r["leaves"]) == leaves},
             "methods": rows, "matched": matched, "extended": extended,
             "errors": [r for r in fits if r["status"] != "ok"
                        and int(r["leaves"]) == leaves]})

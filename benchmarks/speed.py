@@ -52,14 +52,14 @@ import numpy as np
 from . import _child, _data, _peers, _report
 from ._busy import BUSY_CORE, busy_core, pick_core
 from ._child import FitProbe, numba_counts, run_child
-from ._data import load_dataset, make_synthetic
+from ._data import LOSS_NAMES, load_dataset, make_synthetic
 from ._peers import LIBRARIES, METHODS, StageClock, heldout_loss
 from ._report import csv, fmt, median, positive_int, verdict
 
 SCHEMA_VERSION = 2
 #: Sizes up to this many rows use the diamonds table, larger ones synthetic.
 DIAMONDS_ROWS = 53_940
-LOSS_NAMES = {"regression": "MSE", "binary": "log loss"}
+TASKS = ("regression", "binary")
 
 
 def _warm_up(cls, params, n_trees_key, X, y) -> float:
@@ -825,8 +825,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for key, value in ENGINE.items():
         engine.add_argument("--" + key.replace("_", "-"), type=positive_int,
                             default=value, help=f"default: {value}")
-    engine.add_argument("--tasks", type=csv(str, tuple(LOSS_NAMES)),
-                        default=list(LOSS_NAMES))
+    engine.add_argument("--tasks", type=csv(str, TASKS), default=list(TASKS))
     engine.add_argument("--libraries", type=csv(str, tuple(LIBRARIES)),
                         default=["accelboost", "sklearn", "lightgbm", "xgboost"])
     engine.add_argument("--numba-cache", choices=("default", "cold"),
