@@ -447,9 +447,7 @@ def _fit_and_trace(library, data, params, max_trees):
         slope = (out["fit_s"] - first) / max(1, n - 1)
         out["timing"], seconds = "interpolated", first + slope * np.arange(n)
     losses = library.staged_losses(model, data.X_test, data.y_test, data.task)
-    out["baseline_loss"] = heldout_loss(data.task, data.y_test,
-                                        _baseline(data.task, data.y_train,
-                                                  len(data.y_test)))
+    out["baseline_loss"] = baseline_loss(data.task, data.y_train, data.y_test)
     curve, times = np.full(max_trees, np.inf), np.full(max_trees, np.nan)
     k = min(len(losses), n, max_trees)
     curve[:k], times[:k] = losses[:k], seconds[:k]
@@ -459,12 +457,14 @@ def _fit_and_trace(library, data, params, max_trees):
     return out
 
 
-def _baseline(task, y_train, n_test):
-    """The constant prediction: the mean, or the class frequencies."""
+def baseline_loss(task: str, y_train: np.ndarray, y_test: np.ndarray) -> float:
+    """:func:`heldout_loss` of the constant prediction: the training mean, or
+    the training class frequencies."""
     if task == "regression":
-        return np.full(n_test, y_train.mean())
+        return heldout_loss(task, y_test, np.full(len(y_test), np.mean(y_train)))
     counts = np.bincount(np.asarray(y_train, dtype=np.intp))
-    return np.tile(counts / counts.sum(), (n_test, 1))
+    return heldout_loss(task, y_test, np.tile(counts / counts.sum(),
+                                              (len(y_test), 1)))
 
 
 def warm_up(data: Any, methods, leaves, n_threads: int = 2) -> float:

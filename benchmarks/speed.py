@@ -53,7 +53,7 @@ from . import _child, _data, _peers, _report
 from ._busy import BUSY_CORE, busy_core, pick_core
 from ._child import FitProbe, numba_counts, run_child
 from ._data import LOSS_NAMES, load_dataset, make_synthetic
-from ._peers import LIBRARIES, METHODS, StageClock, heldout_loss
+from ._peers import LIBRARIES, METHODS, StageClock, baseline_loss, heldout_loss
 from ._report import csv, fmt, median, positive_int, verdict
 
 SCHEMA_VERSION = 2
@@ -146,8 +146,7 @@ def _engine_fits(lib, task, params, n_samples, n_test, n_features, n_threads, se
     X, y = make_synthetic(task, n_samples, n_features, seed, _data.STREAM_TRAIN)
     X_test, y_test = make_synthetic(task, n_test, n_features, seed,
                                     _data.STREAM_TEST)
-    out: dict[str, Any] = {"baseline_loss": heldout_loss(
-        task, y_test, np.full_like(y_test, y.mean()))}
+    out: dict[str, Any] = {"baseline_loss": baseline_loss(task, y, y_test)}
     cls = lib.estimator(task)
     with threadpool_limits(limits=n_threads):
         X_w, y_w = make_synthetic(task, _peers.WARMUP_ROWS, n_features, seed,
@@ -669,8 +668,7 @@ def measure_hgb(library: str, n_stages: int, learning_rate: float, n_threads: in
             n_iter=int(model.n_iter_),
             fit_per_stage_s=run["fit_s"] / max(1, int(model.n_iter_)),
             heldout_loss=heldout_loss("regression", data.y_test, prediction),
-            baseline_loss=heldout_loss("regression", data.y_test, np.full_like(
-                data.y_test, data.y_train.mean())),
+            baseline_loss=baseline_loss("regression", data.y_train, data.y_test),
             # minus half the squared error, each on its own validation rows
             validation_loss=-float(model.validation_score_[-1]))
     except Exception as exc:  # reported; the other runs go on
