@@ -1,24 +1,15 @@
 """accelboost and its peers, one class per library, set up for the same trees.
 
-Every library gets the same model as far as the libraries allow (each class's
-:meth:`Library.params`, recorded in every result's ``params``): best-first
-growth to at most L leaves with unlimited depth (XGBoost: ``lossguide``), 255
-bins for non-missing values, 20 samples per leaf, a 1e-3 hessian floor, no L1
-or L2, no split penalty, no subsampling, no early stopping, the same threads
-(scikit-learn has no thread parameter: the caller caps its OpenMP pool).
-
-What cannot match: XGBoost has no minimum sample count per leaf, only a
-minimum hessian sum; for squared error every hessian is 1, so
-``min_child_weight=20`` is ``min_samples_leaf=20``, while for log loss we use
-the 1e-3 floor of the others (its classification trees are a little less
-constrained). accelboost, scikit-learn and LightGBM find bin edges on 200,000
-rows; XGBoost sketches all rows. All start from the loss-optimal constant.
-Every fit time includes binning. scikit-learn's exact GradientBoosting
-(``sklearn_gb``) is the single-threaded, unbinned reference, not a rival.
-
-:data:`METHODS` are what the comparisons run: accelboost's stage policies and
-the peers as plain boosting; :func:`fit_curve` fits one and records the
-held-out loss and the wall time after every stage.
+Every library gets (:meth:`Library.params`, recorded in each result): best-first
+growth to at most L leaves, unlimited depth (XGBoost: ``lossguide``), 255 bins,
+20 samples per leaf, a 1e-3 hessian floor, no L1/L2, split penalty, subsampling
+or early stopping, the same threads (scikit-learn: the caller caps its OpenMP
+pool). XGBoost has no minimum sample count, only a hessian sum: 20 for squared
+error (hessians 1), the 1e-3 floor for log loss; it sketches all rows for bin
+edges, the others 200,000. scikit-learn's exact GradientBoosting (``sklearn_gb``)
+is the single-threaded, unbinned reference, not a rival. :data:`METHODS` are
+what the comparisons run; :func:`fit_curve` records the held-out loss and wall
+time after every stage.
 """
 
 from __future__ import annotations
@@ -31,7 +22,6 @@ import math
 import os
 import time
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,9 +37,8 @@ WARMUP_ROWS, WARMUP_STAGES = 1_000, 3
 
 def usable_cpus() -> int:
     """CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1)
 
 
 def heldout_loss(task: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
@@ -116,14 +105,16 @@ class Library:
                learning_rate: float = 0.1, n_threads: int | None = 2,
                seed: int = 0) -> dict[str, Any]:
         """The estimator's keyword arguments; ``n_threads=None`` is the
-        library's all-cores setting."""
+        library's all-cores setting (accelboost's own default)."""
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         params = {**self._params(task), self.n_trees_key: n_trees,
                   self.leaves_key: leaves, "learning_rate": learning_rate,
                   "random_state": seed}
+        if n_threads is None and self.name != "accelboost":
+            n_threads = usable_cpus()
         if self.threads_key:
-            params[self.threads_key] = usable_cpus() if n_threads is None else n_threads
+            params[self.threads_key] = n_threads
         return params
 
     def fitted(self, model: Any) -> int:
@@ -145,15 +136,13 @@ class Library:
 
     def staged(self, model: Any, X: np.ndarray, task: str):
         """Predictions after each stage, as :meth:`predict` gives them."""
-        if task == "regression":
-            return model.staged_predict(X)
-        return model.staged_predict_proba(X)
+        return (model.staged_predict(X) if task == "regression"
+                else model.staged_predict_proba(X))
 
     def staged_losses(self, model: Any, X: np.ndarray, y: np.ndarray,
                       task: str) -> np.ndarray:
         """:func:`heldout_loss` after every stage of a fitted model."""
-        return np.array([heldout_loss(task, y, p)
-                         for p in self.staged(model, X, task)], dtype=np.float64)
+        return np.array([heldout_loss(task, y, p) for p in self.staged(model, X, task)])
 
 
 def _sklearn_loss(task: str) -> str:
@@ -173,11 +162,6 @@ class AccelBoost(Library):
                 "min_samples_leaf": 20, "min_hessian_to_split": 1e-3,
                 "l2_regularization": 0.0, "max_bins": 255, "early_stopping": False,
                 "stage_init": "zero"}
-
-    def params(self, task, n_trees, *, n_threads=2, **kwargs):
-        params = super().params(task, n_trees, n_threads=n_threads, **kwargs)
-        params["n_threads"] = n_threads  # None: accelboost's own default
-        return params
 
     def clock(self, model, marks):
         return {"callbacks": [StageClock(marks)]}
@@ -331,7 +315,7 @@ LIBRARIES: dict[str, Library] = {lib.name: lib for lib in (
 
 
 # -- methods ------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Method:
     """A boosting method: a library, and for accelboost its stage policy.
     ``trees_per_stage`` is 2 for AGBM (two trees a stage), else 1."""
@@ -380,30 +364,23 @@ PLAIN = "zero"
 
 def available_methods(methods) -> tuple[list[str], dict[str, str]]:
     """The methods whose library is installed, and why the others are not."""
-    runnable, skipped = [], {}
-    for method in methods:
-        ok, reason = LIBRARIES[METHODS[method].library].available()
-        if ok:
-            runnable.append(method)
-        else:
-            skipped[method] = reason
-    return runnable, skipped
+    found = {m: LIBRARIES[METHODS[m].library].available() for m in methods}
+    return ([m for m, (ok, _) in found.items() if ok],
+            {m: why for m, (ok, why) in found.items() if not ok})
 
 
 def fit_curve(method: str, data: Any, learning_rate: float, leaves: int,
               max_trees: int, n_threads: int = 2, seed: int = 0) -> dict[str, Any]:
     """Fit a method (a key of :data:`METHODS`) on ``data`` (a
     :class:`benchmarks._data.Dataset`) with ``n_threads`` (also the
-    ``threadpoolctl`` cap) and record its held-out loss and wall time per stage.
+    ``threadpoolctl`` cap).
 
-    Returns the configuration and ``status``; for "ok": ``curve`` (held-out
+    Returns the configuration and ``status``; for "ok" also ``curve`` (held-out
     loss after stages 1..max_trees, carried forward past an early stop),
-    ``seconds`` (from the start of ``fit`` to the end of each stage),
-    ``timing`` ("measured" by the library's per-stage hook, or "interpolated":
-    a line from a one-stage fit to the full fit, for scikit-learn's HGB, which
-    has none), ``fit_s``, ``fit_cpu_s``, ``others_cpu_share``,
-    ``numba_compiled_in_fit``, ``n_stages_fitted``, ``n_restarts`` and
-    ``baseline_loss``.
+    ``seconds`` (since ``fit`` started), ``timing`` ("measured" by the
+    library's per-stage hook, or "interpolated" from a one-stage fit to the
+    full fit where there is none), the :class:`~._child.FitProbe` figures,
+    ``n_stages_fitted``, ``n_restarts`` and ``baseline_loss``.
     """
     from threadpoolctl import threadpool_limits
 
