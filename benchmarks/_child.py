@@ -1,16 +1,13 @@
-"""Measuring a fit: in a fresh Python process, and with CPU, memory and Numba
-probes.
+"""Measuring a fit: in a fresh Python process (no state leaks from one
+measurement to the next), with CPU, memory and Numba probes.
 
 :func:`run_child` runs ``python -m benchmarks._child module:function JSON``;
-the child calls ``function(**spec)`` and prints its JSON result on a line
-starting with ``BENCH_RESULT``, which the parent reads back. A fresh process
-per measurement means a first call pays Numba's cache load again (the
-warm-up measures it) and no state leaks from one library or configuration to
-the next.
+the child prints ``function(**spec)`` as JSON after ``BENCH_RESULT``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -29,10 +26,9 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 def run_child(target: str, spec: dict[str, Any], *, n_threads: int | None,
               timeout: float | None = None) -> dict[str, Any]:
-    """Call ``target`` (``"module:function"``) with the keyword arguments
-    ``spec`` in a fresh process whose OpenMP and BLAS pools are capped at
-    ``n_threads`` (None: no cap), killed after ``timeout`` seconds. Returns the
-    function's result, or ``{**spec, "status": "error", "reason": ...}`` when
+    """``target`` (``"module:function"``) called with ``spec`` in a fresh
+    process with OpenMP and BLAS pools capped at ``n_threads`` (None: no cap),
+    killed after ``timeout`` seconds; ``{**spec, "status": "error", ...}`` when
     the child failed, timed out or printed no result."""
     env = dict(os.environ)
     for name in THREAD_ENV:
@@ -123,33 +119,40 @@ class FitProbe:
                 "numba_compiled_in_fit": self.compiled}
 
 
-def status_mb(field: str) -> float | None:
+def _status_mb(field: str) -> float | None:
     """A ``Vm*`` field of ``/proc/self/status`` in MB (None off Linux)."""
     try:
         with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024.0
+            return next((int(line.split()[1]) / 1024.0 for line in status
+                         if line.startswith(field + ":")), None)
     except OSError:
-        pass
-    return None
+        return None
 
 
-def reset_peak_rss() -> bool:
-    """Reset the resident-set high-water mark (``VmHWM``) to the current RSS
-    (Linux); False where that is not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def ru_maxrss_mb() -> float:
-    """The process's peak RSS as ``getrusage`` reports it, in MB."""
+def _ru_maxrss_mb() -> float:
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024.0
+
+
+class PeakMemory:
+    """The peak resident memory of a ``with`` block (``peak``, MB) and its
+    increase over the start (``delta``): Linux resets ``VmHWM`` through
+    ``clear_refs``; elsewhere the ``ru_maxrss`` increase, a lower bound
+    (``method`` says which)."""
+
+    def __enter__(self) -> PeakMemory:
+        self._before, self._hwm = _status_mb("VmRSS"), False
+        with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # VmHWM := VmRSS
+            self._hwm = self._before is not None
+        self.method = ("VmHWM after clear_refs" if self._hwm
+                       else "ru_maxrss increase (lower bound)")
+        self._before = self._before if self._hwm else _ru_maxrss_mb()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.peak = _status_mb("VmHWM") if self._hwm else _ru_maxrss_mb()
+        self.delta = max(0.0, self.peak - self._before)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,36 +1,27 @@
 """``python -m benchmarks speed {engine,contention,stages}``: how fast accelboost
 fits and predicts beside its peers.
 
-Every figure comes from a fresh process per measurement (:mod:`._child`),
-after a warm-up fit on 1,000 rows and 3 trees that absorbs Numba's first call
-(compilation with a cold on-disk cache, loading with a warm one), reported
-apart as *compile s*; the libraries get the same trees (:mod:`._peers`,
-learning rate 0.1); every fit time includes binning.
+Every figure comes from a fresh process (:mod:`._child`) after a warm-up fit
+(1,000 rows, 3 trees: Numba's compilation or cache load, reported as *compile
+s*); the libraries get the same trees (:mod:`._peers`, learning rate 0.1);
+fit times include binning.
 
-``engine``: fit per tree, predict time (the training rows), the fit's peak
-memory above its start (Linux: ``VmHWM`` reset through ``clear_refs``;
-elsewhere the ``ru_maxrss`` increase, a lower bound), compile time, held-out
-loss and CPU/wall, on 1,000,000 synthetic rows x 28 features and 300 trees of
-31 leaves, regression and binary. ``--numba-cache cold`` gives accelboost an
-empty Numba cache: a real compilation. Targets: fit per tree at most 1.5x
-LightGBM's, predict at most 1x scikit-learn's.
+``engine``: per-tree fit, predict (training rows), peak fit memory (Linux
+``VmHWM`` after ``clear_refs``, else the ``ru_maxrss`` increase), compile time,
+held-out loss and CPU/wall; 1,000,000 synthetic rows x 28 features, 300 trees of
+31 leaves, regression and binary (``--numba-cache cold``: an empty cache).
+Targets: fit per tree <= 1.5x LightGBM's, predict <= 1x scikit-learn's.
 
-``contention``: fit per tree of regression at 2,000 and 43,000 rows (diamonds)
-and 1,000,000 (synthetic), 31 leaves and stumps, one thread and all
-(``default``: accelboost's ``n_threads=None``, the peers' all CPUs), idle and
-with a ``while True: pass`` process pinned to one core (:mod:`._busy`). A
-process per (library, size, leaves, load) runs its thread settings
-interleaved (1, default, 1, ...), so their ratio shares the machine's drift.
-Target: accelboost busy with default threads at most 1.3x its busy one-thread
-time.
+``contention``: per-tree fit of regression at 2,000, 43,000 (diamonds) and
+1,000,000 rows (synthetic), 31 leaves and stumps, one thread and all, idle and
+with one core busy (:mod:`._busy`); one process per configuration interleaves
+its thread settings so their ratio shares the machine's drift. Target:
+accelboost busy with default threads <= 1.3x busy with one.
 
-``stages``: the wall time of every stage of a 20,000-stump fit with early
-stopping that scores every stage and never stops, taken through
-``accelboost.callbacks`` (a mark when ``fit`` starts and after every stage):
-its last 1,000 stages against its first (target: at most 1.2x), and each
-tenth. Then 3,000 stumps with early stopping against HistGradientBoosting on
-diamonds' 80% split, held-out MSE on the rest (target: fit time at most 1.0x
-HGB's); HGB has no callbacks, so whole fits are compared.
+``stages``: every stage's wall time of a 20,000-stump fit whose early stopping
+scores each stage and never stops (``accelboost.callbacks``): last 1,000 stages
+against the first (target <= 1.2x), and each tenth; then 3,000 stumps with early
+stopping against HistGradientBoosting on diamonds (whole fits; target <= 1x).
 """
 
 from __future__ import annotations
@@ -72,9 +63,9 @@ def _warm_up(cls, params, n_trees_key, X, y) -> float:
 
 def _children(jobs, *, log, timeout=None, describe=str):
     """Run ``(target, spec, n_threads, context)`` jobs, a fresh process each,
-    inside ``context`` (the busy loop: its summary is added as ``busy``; or a
-    cold Numba cache). A child's result, or each of its ``runs``, is merged
-    into its spec."""
+    inside ``context`` (a busy loop, whose summary is added as ``busy``, or a
+    cold Numba cache); a child's result, or each of its ``runs``, is merged
+    into its spec. ``describe`` words a successful run's progress line."""
     progress, runs = _report.Progress(len(jobs), log), []
     for target, spec, n_threads, context in jobs:
         with context as busy:
@@ -84,7 +75,9 @@ def _children(jobs, *, log, timeout=None, describe=str):
         mine = [{**spec, **run, "busy": busy} for run in result.get("runs")
                 or [result]]
         runs += mine
-        progress.step("; ".join(describe(run) for run in mine))
+        progress.step("; ".join(
+            describe(r) if r["status"] == "ok" else
+            f"{r.get('library')}: {r['status']}: {r.get('reason')}" for r in mine))
     return runs
 
 
@@ -158,17 +151,11 @@ def _engine_fits(lib, task, params, n_samples, n_test, n_features, n_threads, se
         warm = numba_counts()
         del model
         gc.collect()
-        before = _child.status_mb("VmRSS")
-        hwm = _child.reset_peak_rss() and before is not None
-        out["rss_method"] = ("VmHWM after clear_refs" if hwm
-                             else "ru_maxrss increase (lower bound)")
-        before = before if hwm else _child.ru_maxrss_mb()
         model = cls(**params)
-        with FitProbe() as probe:
+        with _child.PeakMemory() as memory, FitProbe() as probe:
             model.fit(X, y)
-        peak = _child.status_mb("VmHWM") if hwm else _child.ru_maxrss_mb()
-        out.update(probe.result(), fit_peak_rss_mb=peak,
-                   fit_peak_delta_mb=max(0.0, peak - before))
+        out.update(probe.result(), rss_method=memory.method,
+                   fit_peak_rss_mb=memory.peak, fit_peak_delta_mb=memory.delta)
         tic = time.perf_counter()
         lib.predict(model, X, task)
         out["predict_s"] = time.perf_counter() - tic
@@ -214,10 +201,8 @@ def run_engine(*, tasks=("regression", "binary"), libraries=tuple(
                              _cold_numba_cache() if cold else contextlib.nullcontext()))
     started = time.perf_counter()
     runs = _children(jobs, log=log, timeout=timeout, describe=lambda r: (
-        f"{r['task']} {r['library']}: " + (
-            f"{r['fit_per_iter_s'] * 1e3:.2f} ms/iter, predict {r['predict_s']:.3f} "
-            f"s, compile {r['compile_s']:.2f} s" if r["status"] == "ok"
-            else f"{r['status']}: {r.get('reason')}")))
+        f"{r['task']} {r['library']}: {r['fit_per_iter_s'] * 1e3:.2f} ms/iter, "
+        f"predict {r['predict_s']:.3f} s, compile {r['compile_s']:.2f} s"))
     return _report.new_report("engine", SCHEMA_VERSION, command, config, runs,
                               started, summary=summarize_engine(runs, tasks,
                                                                 libraries))
@@ -436,9 +421,7 @@ def run_contention(*, sizes=CONTENTION["sizes"], leaves=CONTENTION["leaves"],
     started = time.perf_counter()
     runs = _children(jobs, log=log, timeout=timeout, describe=lambda r: (
         f"{r['library']} {r['n_samples']:,} rows {r['leaves']} leaves threads "
-        f"{r['threads']} {r['load']}: " + (
-            f"{median(r['fit_per_tree_s']) * 1e3:.3f} ms/tree" if r["status"] == "ok"
-            else f"{r['status']}: {r.get('reason')}")))
+        f"{r['threads']} {r['load']}: {median(r['fit_per_tree_s']) * 1e3:.3f} ms/tree"))
     runs = [{**run, "threads": t} for run in runs  # a dead child: every setting
             for t in (run["threads"] if isinstance(run["threads"], list)
                       else [run["threads"]])]
@@ -699,9 +682,8 @@ def run_stages(*, parts=("long", "hgb"), timeout=None, command="", seed: int = 0
     runs = _children(
         [(target, spec, config["n_threads"], contextlib.nullcontext())
          for target, spec in jobs], log=log, timeout=timeout,
-        describe=lambda r: f"{r.get('part')} {r.get('library')}: " + (
-            f"{r['n_iter']} stages in {r['fit_s']:.2f} s" if r["status"] == "ok"
-            else f"{r['status']}: {r.get('reason')}"))
+        describe=lambda r: f"{r['part']} {r['library']}: {r['n_iter']} stages in "
+        f"{r['fit_s']:.2f} s")
     for run, (target, _) in zip(runs, jobs, strict=True):
         run.setdefault("part", target.removeprefix("measure_"))
         run.setdefault("library", "accelboost")
