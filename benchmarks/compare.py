@@ -1,22 +1,15 @@
 """``python -m benchmarks compare``: accelboost against plain gradient boosting.
 
-Fits accelboost's plain boosting (``zero``) and its accelerated policies
-beside scikit-learn's exact GradientBoosting (single-threaded, on a subsample
-of at most ``--gb-max-rows`` training rows), HistGradientBoosting, LightGBM
-and XGBoost (a missing peer is reported and skipped), with the same trees
-(:mod:`benchmarks._peers`), records the held-out loss and the wall time after
-every tree (:func:`benchmarks._peers.fit_curve`: measured per stage through
-each library's callbacks; interpolated for HistGradientBoosting, which has
-none), tunes each method's learning rate on the grid, and writes to ``--out``:
-
-* ``results.json``: every run (data set and size, method, parameters,
-  threads, repeat, curve, seconds) with the library versions and machine;
-* ``report.md``: per data set and tree size, each method at its best
-  learning rate: best held-out loss, trees and seconds to reach plain
-  boosting's best held-out loss and their ratios to plain's (medians over
-  repeats), then the conclusion in words: where acceleration paid and where
-  it did not;
-* ``loss_vs_trees.png`` and ``loss_vs_seconds.png``.
+Fits accelboost's plain boosting (``zero``) and accelerated policies beside
+scikit-learn's exact GradientBoosting (single-threaded, at most
+``--gb-max-rows`` training rows), HistGradientBoosting, LightGBM and XGBoost
+with the same trees (:mod:`._peers`; a missing peer is skipped), records the
+held-out loss and wall time after every tree (:func:`._peers.fit_curve`),
+tunes each method's learning rate on the grid and writes to ``--out``
+``results.json`` (every run, versions, machine), ``report.md`` (per data set
+and tree size, each method at its best rate: best loss, trees and seconds to
+plain boosting's best and their ratios to plain's; then the conclusion in
+words) and ``loss_vs_trees.png``, ``loss_vs_seconds.png``.
 """
 
 from __future__ import annotations
@@ -64,14 +57,10 @@ def run(*, datasets=DEFAULTS["datasets"], n_samples=DEFAULTS["n_samples"],
         repeats=DEFAULTS["repeats"], gb_max_rows=DEFAULTS["gb_max_rows"],
         n_threads: int = 2, seed: int = 0, command: str = "",
         log: Any = None) -> dict[str, Any]:
-    """Fit every (data set, leaves, method, learning rate, repeat).
-
-    ``zero`` (plain boosting, the reference) is always run; a method whose
-    library is missing is skipped and listed in ``skipped``. Returns the
-    report: ``schema_version``, ``command``, ``config``, ``machine``,
-    ``versions``, ``skipped``, ``datasets``, ``warmup_s``, ``runs`` and
-    ``summary`` (:func:`summarize`).
-    """
+    """Fit every (data set, leaves, method, learning rate, repeat); ``zero``
+    (plain boosting, the reference) always, a method whose library is missing
+    never (listed in ``skipped``). Returns the report, with ``datasets``,
+    ``warmup_s``, ``runs`` and ``summary`` (:func:`summarize`)."""
     runnable, skipped = available_methods([PLAIN] + [m for m in methods
                                                      if m != PLAIN])
     config = {"datasets": list(datasets), "n_samples": n_samples,
@@ -129,22 +118,12 @@ def _median_curves(runs):
 
 
 def summarize(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per data set and tree size: each method at its best learning rate.
-
-    The reference is plain boosting (``zero``) at its best learning rate: its
-    best held-out loss and the trees and seconds it took to get there. For
-    every method at its own best rate (lowest best held-out loss of the
-    median curve over repeats): the trees and seconds (median over repeats)
-    to reach that loss, and their ratios to plain's. Trees are stages times
-    trees per stage (AGBM fits two a stage).
-
-    Returns one entry per (data set, leaves): ``dataset``, ``leaves``,
-    ``plain`` (``learning_rate``, ``loss``, ``trees``, ``seconds``; None when
-    plain failed) and ``rows``, one per method: ``method``, ``label``,
-    ``status`` and for "ok" ``learning_rate``, ``best_loss``, ``best_trees``,
-    ``trees_to_plain``, ``trees_ratio``, ``seconds_to_plain``,
-    ``seconds_ratio``, ``fit_s``, ``n_restarts``, ``subsampled``, ``n_train``.
-    """
+    """Per data set and tree size: ``plain``, plain boosting at its best
+    learning rate (its best held-out ``loss``, the ``trees`` and ``seconds``
+    to it; None when plain failed), and ``rows``, each method at its own best
+    rate (lowest loss of the median curve over repeats): ``best_loss``, the
+    trees (stages times trees per stage) and seconds, medians over repeats, to
+    plain's best and their ratios to plain's, ``fit_s``, ``n_restarts``."""
     return [_summarize_one(report, name, leaves)
             for name in report["config"]["datasets"]
             for leaves in report["config"]["leaves"]]
