@@ -1,13 +1,10 @@
 """A process that keeps one CPU core busy, for contention benchmarks.
 
-:func:`busy_core` starts ``python -c`` running a pure Python ``while True:
-pass`` loop pinned to one core (``os.sched_setaffinity``, where available),
-waits until it spins, and kills it on leaving the ``with`` block, whatever
-happened inside (an exception, Ctrl-C). The loop cannot outlive the
-benchmark either: on Linux it asks the kernel to kill it when its parent
-dies (``PR_SET_PDEATHSIG``), and elsewhere it checks its parent's pid
-between bursts of a million empty iterations. A Ctrl-C in the terminal also
-reaches it (same process group) and ends it.
+:func:`busy_core` starts a pure Python loop pinned to one core
+(``os.sched_setaffinity``, where available), waits until it spins, and kills
+it on leaving the ``with`` block, whatever happened inside. The loop cannot
+outlive the benchmark: it checks its parent's pid between bursts of a million
+empty iterations, and a Ctrl-C in the terminal reaches it too.
 """
 
 from __future__ import annotations
@@ -25,24 +22,12 @@ from dataclasses import dataclass
 BUSY_CORE = 1
 
 _LOOP = r"""
-import ctypes, os, signal, sys
-parent, core = int(sys.argv[1]), int(sys.argv[2])
-pinned = -1
+import os, sys
+parent, core, pinned = int(sys.argv[1]), int(sys.argv[2]), -1
 if hasattr(os, "sched_setaffinity") and core in os.sched_getaffinity(0):
     os.sched_setaffinity(0, {core})
     pinned = core
-watched = False
-if sys.platform.startswith("linux"):
-    try:
-        watched = ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL) == 0
-    except (OSError, AttributeError):
-        watched = False
-if os.getppid() != parent:  # the parent died before prctl
-    sys.exit(0)
 print(pinned, flush=True)
-if watched:
-    while True:
-        pass
 while os.getppid() == parent:
     for _ in range(1_000_000):
         pass
@@ -84,28 +69,17 @@ def pick_core(preferred: int = BUSY_CORE) -> int:
 def busy_core(core: int = BUSY_CORE, timeout: float = 30.0) -> Iterator[BusyLoad]:
     """Keep ``core`` busy with a pure Python loop for the ``with`` block; the
     loop is killed and reaped on leaving it. Yields a :class:`BusyLoad`."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _LOOP, str(os.getpid()), str(core)],
-        stdout=subprocess.PIPE, text=True,
-    )
+    proc = subprocess.Popen([sys.executable, "-c", _LOOP, str(os.getpid()),
+                             str(core)], stdout=subprocess.PIPE, text=True)
     try:
-        line = _read_line(proc, timeout)
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            line = proc.stdout.readline() if selector.select(timeout) else ""
+        if not line:
+            raise RuntimeError(f"the busy loop did not start within {timeout} s")
         pinned = int(line)
-        load = BusyLoad(proc.pid, None if pinned < 0 else pinned, time.perf_counter())
-        yield load
+        yield BusyLoad(proc.pid, None if pinned < 0 else pinned, time.perf_counter())
     finally:
         proc.kill()
         proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def _read_line(proc: subprocess.Popen, timeout: float) -> str:
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise RuntimeError(f"the busy loop did not start within {timeout} s")
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f"the busy loop exited with code {proc.wait()}")
-    return line
+        proc.stdout.close()
