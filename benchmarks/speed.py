@@ -40,8 +40,8 @@ from unittest import mock
 
 import numpy as np
 
-from . import _child, _data, _peers, _report
-from ._busy import BUSY_CORE, busy_core, pick_core
+from . import _busy, _child, _data, _peers, _report
+from ._busy import BUSY_CORE, pick_core
 from ._child import FitProbe, numba_counts, run_child
 from ._data import LOSS_NAMES, load_dataset, make_synthetic
 from ._peers import LIBRARIES, METHODS, StageClock, baseline_loss, heldout_loss
@@ -103,6 +103,7 @@ def _target_line(what, value, limit):
 # -- engine ---------------------------------------------------------------------------
 ENGINE = {"n_samples": 1_000_000, "n_test": 100_000, "n_features": 28,
           "n_iter": 300, "n_threads": 2}
+ENGINE_LIBRARIES = ("accelboost", "sklearn", "lightgbm", "xgboost")
 ENGINE_TARGETS = (("fit_per_iter_s", "lightgbm", 1.5, "fit/iter"),
                   ("predict_s", "sklearn", 1.0, "predict"))
 _ENGINE_MEDIANS = ("fit_s", "fit_per_iter_s", "fit_cpu_per_wall", "predict_s",
@@ -182,8 +183,7 @@ def _engine_fits(lib, task, params, n_samples, n_test, n_features, n_threads, se
     return out
 
 
-def run_engine(*, tasks=("regression", "binary"), libraries=tuple(
-        n for n in LIBRARIES if n != "sklearn_gb"), repeats: int = 1,
+def run_engine(*, tasks=TASKS, libraries=ENGINE_LIBRARIES, repeats: int = 1,
         numba_cache: str = "default", seed: int = 0, timeout=None, command="",
         log: Any = sys.stderr, **sizes: int) -> dict[str, Any]:
     """Every (task, repeat, library) in a fresh process; ``sizes`` override
@@ -394,7 +394,7 @@ def run_contention(*, sizes=CONTENTION["sizes"], leaves=CONTENTION["leaves"],
                    threads=CONTENTION["threads"], loads=CONTENTION["loads"],
                    libraries=CONTENTION["libraries"], n_trees: int | None = None,
                    repeats: int = CONTENTION["repeats"], seed: int = 0,
-                   busy_core_id: int = BUSY_CORE, timeout=None, command="",
+                   busy_core: int = BUSY_CORE, timeout=None, command="",
                    log: Any = sys.stderr) -> dict[str, Any]:
     """A process per (size, leaves, library, load); ``n_trees`` (None:
     :func:`default_n_trees`) for every size. Returns the report with
@@ -402,7 +402,7 @@ def run_contention(*, sizes=CONTENTION["sizes"], leaves=CONTENTION["leaves"],
     skipped = {lib: LIBRARIES[lib].available()[1] for lib in libraries
                if not LIBRARIES[lib].available()[0]}
     runnable = [lib for lib in libraries if lib not in skipped]
-    core = pick_core(busy_core_id)
+    core = pick_core(busy_core)
     trees = {size: n_trees or default_n_trees(size) for size in sizes}
     config = {"sizes": list(sizes), "leaves": list(leaves), "threads": list(threads),
               "loads": list(loads), "libraries": runnable, "n_trees": trees,
@@ -415,7 +415,8 @@ def run_contention(*, sizes=CONTENTION["sizes"], leaves=CONTENTION["leaves"],
                                     "leaves": n_leaves, "threads": list(threads),
                                     "n_trees": trees[size], "repeats": repeats,
                                     "load": load, "seed": seed},
-             None, busy_core(core) if load == "busy" else contextlib.nullcontext())
+             None, _busy.busy_core(core) if load == "busy"
+             else contextlib.nullcontext())
             for size in sizes for n_leaves in leaves for library in runnable
             for load in loads]
     started = time.perf_counter()
@@ -779,16 +780,12 @@ def stages_markdown(report: dict[str, Any]) -> str:
 
 # -- command line -------------------------------------------------------------------
 def _thread_setting(text: str) -> int | str:
-    if text == "default":
-        return text
-    value = int(text)
-    if value < 1:
-        raise ValueError("thread counts must be positive")
-    return value
+    return text if text == "default" else positive_int(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The three parts of ``python -m benchmarks speed`` and their options."""
+    """The three parts of ``python -m benchmarks speed`` and their options (None:
+    the part's default, or its ``--quick`` preset)."""
     parts = parser.add_subparsers(dest="part", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", metavar="PATH", type=Path, default=None,
@@ -802,45 +799,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="per-process time limit in seconds")
     engine = parts.add_parser("engine", parents=[common],
                               help="fit, predict, memory, compile at 1M rows")
-    for key, value in ENGINE.items():
-        engine.add_argument("--" + key.replace("_", "-"), type=positive_int,
-                            default=value, help=f"default: {value}")
-    engine.add_argument("--tasks", type=csv(str, TASKS), default=list(TASKS))
-    engine.add_argument("--libraries", type=csv(str, tuple(LIBRARIES)),
-                        default=["accelboost", "sklearn", "lightgbm", "xgboost"])
-    engine.add_argument("--numba-cache", choices=("default", "cold"),
-                        default="default", help="'cold': accelboost's warm-up "
-                        "compiles into an empty Numba cache")
     contention = parts.add_parser("contention", parents=[common],
                                   help="fit time with one core busy")
     contention.add_argument("--quick", action="store_true",
                             help="2,000 and 43,000 rows, 20 trees, one repeat")
-    contention.add_argument("--sizes", type=csv(positive_int), default=None)
-    contention.add_argument("--leaves", type=csv(int), default=CONTENTION["leaves"])
-    contention.add_argument("--threads", type=csv(_thread_setting),
-                            default=CONTENTION["threads"],
-                            help="thread counts or 'default' (default: 1,default)")
-    contention.add_argument("--loads", type=csv(str, CONTENTION["loads"]),
-                            default=CONTENTION["loads"])
-    contention.add_argument("--libraries", type=csv(str, tuple(LIBRARIES)),
-                            default=CONTENTION["libraries"])
-    contention.add_argument("--n-trees", type=positive_int, default=None,
-                            help="trees per fit (default: 300, 100 from 500,000 "
-                            "rows)")
-    contention.add_argument("--busy-core", type=int, default=BUSY_CORE)
     stages = parts.add_parser("stages", parents=[common],
                               help="per-stage time of long fits; stumps against "
                               "HGB")
     stages.add_argument("--quick", action="store_true",
                         help="2,000 long stages (200-stage windows), 300 stumps "
                         "against HGB, one repeat")
-    stages.add_argument("--parts", type=csv(str, ("long", "hgb")),
-                        default=["long", "hgb"])
-    for key, value in STAGES.items():
-        if key != "repeats":
-            stages.add_argument("--" + key.replace("_", "-"), default=None,
-                                type=float if "rate" in key else positive_int,
-                                help=f"default: {value}")
+    libraries = csv(str, tuple(LIBRARIES))
+    for part, key, kind, default in (
+            *((engine, key, positive_int, value) for key, value in ENGINE.items()),
+            (engine, "tasks", csv(str, TASKS), TASKS),
+            (engine, "libraries", libraries, ENGINE_LIBRARIES),
+            (contention, "sizes", csv(positive_int), CONTENTION["sizes"]),
+            (contention, "leaves", csv(int), CONTENTION["leaves"]),
+            (contention, "threads", csv(_thread_setting), CONTENTION["threads"]),
+            (contention, "loads", csv(str, CONTENTION["loads"]), CONTENTION["loads"]),
+            (contention, "libraries", libraries, CONTENTION["libraries"]),
+            (contention, "n_trees", positive_int, "300, 100 from 500,000 rows"),
+            (contention, "busy_core", int, BUSY_CORE),
+            (stages, "parts", csv(str, ("long", "hgb")), ("long", "hgb")),
+            *((stages, key, float if "rate" in key else positive_int, value)
+              for key, value in STAGES.items() if key != "repeats")):
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        part.add_argument("--" + key.replace("_", "-"), type=kind, default=None,
+                          help=f"default: {shown}")
+    engine.add_argument("--numba-cache", choices=("default", "cold"),
+                        default="default", help="'cold': accelboost's warm-up "
+                        "compiles into an empty Numba cache")
 
 
 def main(args: argparse.Namespace, command: str) -> int:
@@ -852,25 +841,15 @@ def main(args: argparse.Namespace, command: str) -> int:
 
         print(render(json.loads(args.from_json.read_text())))
         return 0
-    quick = getattr(args, "quick", False)
-    common = {"seed": args.seed, "timeout": args.timeout, "command": command}
-    if args.part == "engine":
-        report = run_engine(tasks=args.tasks, libraries=args.libraries,
-                            repeats=args.repeats or 1, numba_cache=args.numba_cache,
-                            **{k: getattr(args, k) for k in ENGINE}, **common)
-    elif args.part == "contention":
-        preset = CONTENTION_QUICK if quick else {}
-        report = run_contention(
-            sizes=args.sizes or preset.get("sizes", CONTENTION["sizes"]),
-            leaves=args.leaves, threads=args.threads, loads=args.loads,
-            libraries=args.libraries, n_trees=args.n_trees or preset.get("n_trees"),
-            repeats=args.repeats or preset.get("repeats", CONTENTION["repeats"]),
-            busy_core_id=args.busy_core, **common)
-    else:
-        preset = {**STAGES, **(STAGES_QUICK if quick else {})}
-        settings = {k: preset[k] if getattr(args, k, None) is None
-                    else getattr(args, k) for k in STAGES}
-        report = run_stages(parts=args.parts, **settings, **common)
+    run, preset, quick = {
+        "engine": (run_engine, {"repeats": 1}, {}),
+        "contention": (run_contention, CONTENTION, CONTENTION_QUICK),
+        "stages": (run_stages, STAGES, STAGES_QUICK)}[args.part]
+    preset = {**preset, **(quick if getattr(args, "quick", False) else {})}
+    settings = {k: preset.get(k) if v is None else v for k, v in vars(args).items()
+                if k not in ("subcommand", "part", "json", "from_json", "quick")}
+    report = run(**{k: v for k, v in settings.items() if v is not None},
+                 command=command)
     text = render(report)
     print(text)
     if args.json is not None:
