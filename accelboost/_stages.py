@@ -179,11 +179,18 @@ def nesterov_momentum(index: int) -> float:
     ``lambda_1 = 1``, ``lambda_t = (1 + sqrt(1 + 4 lambda_{t-1}^2)) / 2``,
     ``beta_t = (lambda_{t-1} - 1) / lambda_t``: 0, 0, 0.28, 0.43, ... -> 1.
     """
-    lam_prev = 0.0
-    lam = 1.0
-    for _ in range(index - 1):
-        lam_prev, lam = lam, (1.0 + np.sqrt(1.0 + 4.0 * lam * lam)) / 2.0
-    return 0.0 if index <= 1 else (lam_prev - 1.0) / lam
+    if index <= 1:
+        return 0.0
+    # The lambdas are kept: a long fit without restarts would otherwise
+    # recompute the whole sequence at every stage (quadratic time).
+    while len(_NESTEROV_LAMBDAS) <= index:
+        lam = _NESTEROV_LAMBDAS[-1]
+        _NESTEROV_LAMBDAS.append((1.0 + np.sqrt(1.0 + 4.0 * lam * lam)) / 2.0)
+    return (_NESTEROV_LAMBDAS[index - 1] - 1.0) / _NESTEROV_LAMBDAS[index]
+
+
+#: ``lambda_t`` of Nesterov's schedule at index t (``lambda_1 = 1``).
+_NESTEROV_LAMBDAS = [0.0, 1.0]
 
 
 @dataclass(frozen=True)
