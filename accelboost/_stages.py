@@ -73,10 +73,14 @@ class Schedule:
         Index of the next stage since the last restart (1 after a restart).
     plain : bool
         The hybrid rule switched momentum off for the rest of the fit.
+    best : int
+        Position of the best stopping score so far (the first, on ties),
+        kept so that the hybrid rule costs the same at every stage.
     """
 
     index: int = 1
     plain: bool = False
+    best: int = 0
 
 
 @dataclass
@@ -309,7 +313,12 @@ class _MomentumPolicy:
             (its score fell).
         """
         rules = self.rules
-        plain = schedule.plain or self._hybrid_switches(scores)
+        best = schedule.best
+        if len(scores) and scores[-1] > scores[best]:
+            best = len(scores) - 1
+        patience = rules.hybrid_patience
+        stalled = patience is not None and best < len(scores) - 1 - patience
+        plain = schedule.plain or stalled
         fell = len(scores) >= 2 and scores[-1] < scores[-2]
         restarted = (
             rules.restart == "validation" and fell and self.has_momentum(step.stage)
@@ -318,13 +327,7 @@ class _MomentumPolicy:
             index = 1
         else:
             index = step.stage.index + 1
-        return Schedule(index=index, plain=plain), restarted
-
-    def _hybrid_switches(self, scores) -> bool:
-        patience = self.rules.hybrid_patience
-        if patience is None or len(scores) <= patience:
-            return False
-        return int(np.argmax(scores)) < len(scores) - 1 - patience
+        return Schedule(index=index, plain=plain, best=best), restarted
 
 
 class StackingPolicy(_MomentumPolicy):

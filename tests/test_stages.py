@@ -109,3 +109,27 @@ def test_coefficient_space_gives_the_data_space_model():
             coef = policy.step(coef, units, stage)
         trees = np.column_stack([o[:, 0] for outs in outputs for o in outs])
         assert_allclose(state[0][:, 0], trees @ coef[0], rtol=1e-10, atol=1e-12)
+
+
+def test_hybrid_switches_when_the_best_score_is_older_than_patience():
+    # Against the rule stated plainly: switch once the first best score so
+    # far lies more than ``patience`` stages before the latest one.
+    from accelboost._stages import MomentumRules, Step
+
+    rng = np.random.RandomState(3)
+    patience = 4
+    policy = StackingPolicy(0.1, 0.5, MomentumRules(hybrid_patience=patience))
+    for _ in range(20):
+        scores = list(np.round(np.cumsum(rng.normal(size=40)), 1))
+        schedule = Schedule()
+        for n in range(1, len(scores)):
+            stage = policy.plan(schedule)
+            step = Step(stage, [], (), None, False, False)
+            schedule, _ = policy.next_schedule(schedule, step, n, scores[: n + 1])
+            seen = scores[: n + 1]
+            expected = any(
+                int(np.argmax(seen[: k + 1])) < k - patience for k in range(n + 1)
+            )
+            assert schedule.plain == expected
+            if schedule.plain:
+                assert policy.plan(schedule).momentum == 0.0
