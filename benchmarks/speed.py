@@ -604,53 +604,40 @@ def window_stats(per_stage: np.ndarray, window: int) -> dict[str, Any]:
                          np.array_split(per_stage, min(10, len(per_stage)))]}
 
 
-def measure_long(n_stages: int, window: int, learning_rate: float, n_threads: int,
-                 seed: int = 0, repeat: int = 0) -> dict[str, Any]:
-    """The long stump fit on all of diamonds, every stage's wall time taken
-    through an ``accelboost.callbacks`` callback."""
-    run: dict[str, Any] = {"part": "long", "library": "accelboost", "repeat": repeat}
-    try:
-        X, y, _ = contention_data(DIAMONDS_ROWS, seed)
-        params = stump_params("accelboost", n_stages, learning_rate, n_threads, seed)
-        cls = LIBRARIES["accelboost"].estimator("regression")
-        run.update(params=params, n_train=len(y),
-                   compile_s=_warm_up(cls, params, "max_iter", X, y))
-        marks: list[float] = []
-        model = cls(**params)
-        tic = time.perf_counter()
-        model.fit(X, y, callbacks=[StageClock(marks)])
-        run["fit_s"] = time.perf_counter() - tic
-        wall = np.diff(marks)  # marks[0]: the fit started, before binning
-        run.update(n_iter=int(model.n_iter_), wall=window_stats(wall, window),
-                   stage_wall_s=np.round(wall, 7).tolist())
-    except Exception as exc:  # reported; the other runs go on
-        return _report.error_run(run, exc)
-    return {**run, "status": "ok"}
-
-
-def measure_hgb(library: str, n_stages: int, learning_rate: float, n_threads: int,
-                seed: int = 0, repeat: int = 0) -> dict[str, Any]:
-    """One stump fit with early stopping on diamonds' training split, timed
-    whole, and its MSE on the test split."""
+def measure_stages(part: str, library: str, n_stages: int, learning_rate: float,
+                   n_threads: int, window: int = 0, seed: int = 0,
+                   repeat: int = 0) -> dict[str, Any]:
+    """One stump fit on diamonds in this (fresh) process. ``part`` "long":
+    accelboost on all rows, every stage's wall time taken through an
+    ``accelboost.callbacks`` callback; "hgb": on the training split under a
+    thread cap, timed whole, with its MSE on the test split."""
     from threadpoolctl import threadpool_limits
 
-    run: dict[str, Any] = {"part": "hgb", "library": library, "repeat": repeat}
+    run: dict[str, Any] = {"part": part, "library": library, "repeat": repeat}
+    long = part == "long"
     try:
         data = load_dataset("diamonds", seed=seed)
+        X, y = contention_data(DIAMONDS_ROWS, seed)[:2] if long else (
+            data.X_train, data.y_train)
         params = stump_params(library, n_stages, learning_rate, n_threads, seed)
         cls = LIBRARIES[library].estimator("regression")
-        run.update(params=params, n_train=len(data.y_train), n_test=len(data.y_test))
-        with threadpool_limits(limits=n_threads):
-            run["compile_s"] = _warm_up(cls, params, "max_iter", data.X_train,
-                                        data.y_train)
+        run.update(params=params, n_train=len(y))
+        marks: list[float] = []
+        with (contextlib.nullcontext() if long
+              else threadpool_limits(limits=n_threads)):
+            run["compile_s"] = _warm_up(cls, params, "max_iter", X, y)
             model = cls(**params)
             tic = time.perf_counter()
-            model.fit(data.X_train, data.y_train)
-            run["fit_s"] = time.perf_counter() - tic
-            prediction = model.predict(data.X_test)
+            model.fit(X, y, **({"callbacks": [StageClock(marks)]} if long else {}))
+            run.update(fit_s=time.perf_counter() - tic, n_iter=int(model.n_iter_))
+            prediction = None if long else model.predict(data.X_test)
+        if long:
+            wall = np.diff(marks)  # marks[0]: the fit started, before binning
+            return {**run, "status": "ok", "wall": window_stats(wall, window),
+                    "stage_wall_s": np.round(wall, 7).tolist()}
         run.update(
-            n_iter=int(model.n_iter_),
-            fit_per_stage_s=run["fit_s"] / max(1, int(model.n_iter_)),
+            n_test=len(data.y_test),
+            fit_per_stage_s=run["fit_s"] / max(1, run["n_iter"]),
             heldout_loss=heldout_loss("regression", data.y_test, prediction),
             baseline_loss=baseline_loss("regression", data.y_train, data.y_test),
             # minus half the squared error, each on its own validation rows
@@ -666,28 +653,20 @@ def run_stages(*, parts=("long", "hgb"), timeout=None, command="", seed: int = 0
     override :data:`STAGES`."""
     config = {**STAGES, **settings, "parts": list(parts), "seed": seed}
     config["window"] = max(1, min(config["window"], config["n_stages"] // 2))
-    jobs = []
-    for repeat in range(config["repeats"]):
-        common = {"n_threads": config["n_threads"], "seed": seed, "repeat": repeat}
-        if "long" in parts:
-            jobs.append(("measure_long", {**common, "n_stages": config["n_stages"],
-                                          "window": config["window"],
-                                          "learning_rate": config[
-                                              "long_learning_rate"]}))
-        if "hgb" in parts:
-            jobs += [("measure_hgb", {**common, "library": library,
-                                      "n_stages": config["hgb_stages"],
-                                      "learning_rate": config["learning_rate"]})
-                     for library in ("accelboost", "sklearn")]
+    per_part = {  # a part's settings and libraries
+        "long": ({"n_stages": config["n_stages"], "window": config["window"],
+                  "learning_rate": config["long_learning_rate"]}, ("accelboost",)),
+        "hgb": ({"n_stages": config["hgb_stages"],
+                 "learning_rate": config["learning_rate"]}, ("accelboost", "sklearn"))}
+    jobs = [("measure_stages", {"part": part, "library": library, "seed": seed,
+                                "n_threads": config["n_threads"], "repeat": repeat,
+                                **per_part[part][0]},
+             config["n_threads"], contextlib.nullcontext())
+            for repeat in range(config["repeats"]) for part in per_part
+            if part in parts for library in per_part[part][1]]
     started = time.perf_counter()
-    runs = _children(
-        [(target, spec, config["n_threads"], contextlib.nullcontext())
-         for target, spec in jobs], log=log, timeout=timeout,
-        describe=lambda r: f"{r['part']} {r['library']}: {r['n_iter']} stages in "
-        f"{r['fit_s']:.2f} s")
-    for run, (target, _) in zip(runs, jobs, strict=True):
-        run.setdefault("part", target.removeprefix("measure_"))
-        run.setdefault("library", "accelboost")
+    runs = _children(jobs, log=log, timeout=timeout, describe=lambda r: (
+        f"{r['part']} {r['library']}: {r['n_iter']} stages in {r['fit_s']:.2f} s"))
     summary, targets = summarize_stages(runs)
     return _report.new_report("stages", SCHEMA_VERSION, command, config, runs,
                               started, summary=summary, targets=targets)
