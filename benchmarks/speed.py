@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import itertools
 import os
 import sys
 import tempfile
@@ -93,6 +94,17 @@ def _failure_lines(runs, keys):
     return [f"- {r['status']}: " + " ".join(str(r.get(k)) for k in keys)
             + f": {r.get('reason', '')}" for r in runs
             if r.get("status") not in ("ok", None)]
+
+
+def _busy_warning(entry, where, consequence):
+    share = entry.get("others_cpu_share") or 0
+    return [f"- warning: other processes used {100 * share:.0f}% of the CPUs during "
+            f"{where}: {consequence}"] if share > _report.BUSY_SHARE else []
+
+
+def _late_compile(count, where):
+    return [f"- warning: accelboost compiled {count} Numba signature(s) inside "
+            f"{where}; the warm-up missed them"] if count else []
 
 
 def _target_line(what, value, limit):
@@ -271,10 +283,8 @@ def engine_markdown(report: dict[str, Any]) -> str:
         lines += _numba_notes([r for r in report["runs"] if r["task"] == task
                                and r["library"] == "accelboost"
                                and r["status"] == "ok"])
-        lines += [f"- warning: other processes used {100 * e['others_cpu_share']:.0f}% "
-                  f"of the CPUs during {e['library']}'s fits: timings unreliable"
-                  for e in ok.values()
-                  if (e.get("others_cpu_share") or 0) > _report.BUSY_SHARE]
+        for e in ok.values():
+            lines += _busy_warning(e, f"{e['library']}'s fits", "timings unreliable")
         for key, peer, limit, what in ENGINE_TARGETS:
             if peer in ok:
                 ratio = ok[peer]["ratio_fit_per_iter" if key == "fit_per_iter_s"
@@ -294,12 +304,9 @@ def _numba_notes(runs):
     lines = [f"- accelboost's Numba cache {'warm' if hits else 'cold'} at warm-up "
              f"({hits} hits, {misses} misses); threading layer "
              f"{numbas[0].get('threading_layer')}"]
-    late = sum(n["signatures_compiled_in_fit"] + n["signatures_compiled_in_predict"]
-               for n in numbas)
-    if late:
-        lines.append(f"- warning: accelboost compiled {late} Numba signature(s) "
-                     "inside the timed calls; the warm-up missed them")
-    return lines
+    return lines + _late_compile(sum(n["signatures_compiled_in_fit"]
+                                     + n["signatures_compiled_in_predict"]
+                                     for n in numbas), "the timed calls")
 
 
 # -- contention ---------------------------------------------------------------------
@@ -524,52 +531,41 @@ def contention_markdown(report: dict[str, Any]) -> str:
         headers += [f"idle speed-up 1→{t}" for t in others]
         headers += [f"busy {t} / busy 1" for t in others]
     rows = []
-    for size in config["sizes"]:
-        for leaves in config["leaves"]:
-            for library in config["libraries"]:
-                entries = [per_tree.get((library, size, leaves, t, load), {})
-                           for load in config["loads"] for t in threads]
-                data = "diamonds" if size <= DIAMONDS_ROWS else "synthetic_regression"
-                row = [f"{size:,}", data, leaves, LIBRARIES[library].label]
-                row += [(e["status"] if e["status"] != "ok" else
-                         f"{e['fit_per_tree_s'] * 1e3:.3g}") if e else "—"
-                        for e in entries]
-                if "1" in threads:
-                    found = [ratios.get((library, size, leaves, t), {})
-                             for t in others]
-                    row += [fmt(r.get("idle_speedup"), ".2f", "×") for r in found]
-                    row += [fmt(r.get("busy_over_1thread"), ".2f", "×")
-                            for r in found]
-                rows.append(row)
+    for size, leaves, library in itertools.product(
+            config["sizes"], config["leaves"], config["libraries"]):
+        cells = [per_tree.get((library, size, leaves, t, load))
+                 for load in config["loads"] for t in threads]
+        found = ([ratios.get((library, size, leaves, t), {}) for t in others]
+                 if "1" in threads else [])
+        rows.append([f"{size:,}", "diamonds" if size <= DIAMONDS_ROWS
+                     else "synthetic_regression", leaves, LIBRARIES[library].label]
+                    + ["—" if e is None else e["status"] if e["status"] != "ok"
+                       else f"{e['fit_per_tree_s'] * 1e3:.3g}" for e in cells]
+                    + [fmt(r.get(k), ".2f", "×") for k in (
+                        "idle_speedup", "busy_over_1thread") for r in found])
     lines += _report.table(headers, rows) + [""]
     lines += [_target_line(f"accelboost {t['what']} at {t['n_samples']:,} rows, "
                            f"{t['leaves']} leaves", t["ratio"], t["limit"])
               for t in report["targets"]]
-    for e in report["summary"]:
+    ok = [e for e in report["summary"] if e["status"] == "ok"]
+    for e in ok:
         where = (f"{e['library']} {e['n_samples']:,} rows {e['leaves']} leaves "
                  f"{_threads_label(e['threads'])} {e['load']}")
-        if e["status"] == "ok" and e["load"] == "idle" and (
-                e.get("others_cpu_share") or 0) > _report.BUSY_SHARE:
-            lines.append(f"- warning: other processes used "
-                         f"{100 * e['others_cpu_share']:.0f}% of the CPUs during "
-                         f"{where}: the machine was not idle")
-        if e["status"] == "ok" and e["load"] == "busy" and (
-                e.get("busy_cpu_share") or 1) < MIN_BUSY_SHARE:
+        if e["load"] == "idle":
+            lines += _busy_warning(e, where, "the machine was not idle")
+        if e["load"] == "busy" and (e.get("busy_cpu_share") or 1) < MIN_BUSY_SHARE:
             lines.append(f"- warning: the busy loop got only "
                          f"{100 * e['busy_cpu_share']:.0f}% of a core during {where}")
     compile_s: dict[str, list[float]] = {}
-    for e in report["summary"]:
-        if e["status"] == "ok":
-            compile_s.setdefault(e["library"], []).append(e["compile_s"])
+    for e in ok:
+        compile_s.setdefault(e["library"], []).append(e["compile_s"])
     if compile_s:
         lines.append("- warm-up fit per thread setting (compile s; the first of a "
                      "process includes Numba's cache load), median: " + ", ".join(
                          f"{lib} {median(v):.2f}" for lib, v in compile_s.items()))
-    late = sum(sum(r.get("numba_compiled_in_fit") or [0]) for r in report["runs"]
-               if r["library"] == "accelboost" and r["status"] == "ok")
-    if late:
-        lines.append(f"- warning: accelboost compiled {late} Numba signature(s) "
-                     "inside timed fits; the warm-up missed them")
+    lines += _late_compile(sum(sum(r.get("numba_compiled_in_fit") or [0])
+                               for r in report["runs"] if r["library"] == "accelboost"
+                               and r["status"] == "ok"), "timed fits")
     lines += _failure_lines(report["summary"], ("library", "n_samples", "leaves",
                                                 "threads", "load"))
     lines += [f"- {lib} skipped: {why}" for lib, why in report["skipped"].items()]
