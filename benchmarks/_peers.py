@@ -80,6 +80,10 @@ class Library:
     classes = ("", "")
     #: Keyword of the number of boosting iterations, of the leaves, of threads.
     n_trees_key, leaves_key, threads_key = "n_estimators", "max_leaf_nodes", "n_jobs"
+    #: Keyword of the loss, its value per task, and the fixed keyword arguments.
+    loss_key, losses = "loss", {"regression": "squared_error", "binary": "log_loss",
+                                "multiclass": "log_loss"}
+    fixed: dict[str, Any] = {}
 
     def available(self) -> tuple[bool, str]:
         """Whether the library is installed (without importing it), and why not."""
@@ -98,9 +102,6 @@ class Library:
         module, name = self.classes[task != "regression"].split(":")
         return getattr(importlib.import_module(module), name)
 
-    def _params(self, task: str) -> dict[str, Any]:
-        raise NotImplementedError
-
     def params(self, task: str, n_trees: int, *, leaves: int = 31,
                learning_rate: float = 0.1, n_threads: int | None = 2,
                seed: int = 0) -> dict[str, Any]:
@@ -108,7 +109,8 @@ class Library:
         library's all-cores setting (accelboost's own default)."""
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-        params = {**self._params(task), self.n_trees_key: n_trees,
+        params = {self.loss_key: self.losses[task], **self.fixed,
+                  self.n_trees_key: n_trees,
                   self.leaves_key: leaves, "learning_rate": learning_rate,
                   "random_state": seed}
         if n_threads is None and self.name != "accelboost":
@@ -145,23 +147,16 @@ class Library:
         return np.array([heldout_loss(task, y, p) for p in self.staged(model, X, task)])
 
 
-def _sklearn_loss(task: str) -> str:
-    return "squared_error" if task == "regression" else "log_loss"
-
-
 class AccelBoost(Library):
     """accelboost; its stages are clocked by an ``accelboost.callbacks`` callback."""
 
     name = label = module = "accelboost"
     classes = ("accelboost:AccelBoostRegressor", "accelboost:AccelBoostClassifier")
     n_trees_key, threads_key = "max_iter", "n_threads"
-
-    def _params(self, task):
-        # Plain boosting, like the peers (the default "auto" may add momentum).
-        return {"loss": _sklearn_loss(task), "max_depth": None,
-                "min_samples_leaf": 20, "min_hessian_to_split": 1e-3,
-                "l2_regularization": 0.0, "max_bins": 255, "early_stopping": False,
-                "stage_init": "zero"}
+    # Plain boosting, like the peers (the default "auto" may add momentum).
+    fixed = {"max_depth": None, "min_samples_leaf": 20, "min_hessian_to_split": 1e-3,
+             "l2_regularization": 0.0, "max_bins": 255, "early_stopping": False,
+             "stage_init": "zero"}
 
     def clock(self, model, marks):
         return {"callbacks": [StageClock(marks)]}
@@ -190,11 +185,8 @@ class SklearnHGB(Library):
     classes = ("sklearn.ensemble:HistGradientBoostingRegressor",
                "sklearn.ensemble:HistGradientBoostingClassifier")
     n_trees_key, threads_key = "max_iter", None
-
-    def _params(self, task):
-        return {"loss": _sklearn_loss(task), "max_depth": None,
-                "min_samples_leaf": 20, "l2_regularization": 0.0,
-                "max_features": 1.0, "max_bins": 255, "early_stopping": False}
+    fixed = {"max_depth": None, "min_samples_leaf": 20, "l2_regularization": 0.0,
+             "max_features": 1.0, "max_bins": 255, "early_stopping": False}
 
 
 class SklearnGB(Library):
@@ -204,10 +196,7 @@ class SklearnGB(Library):
     classes = ("sklearn.ensemble:GradientBoostingRegressor",
                "sklearn.ensemble:GradientBoostingClassifier")
     threads_key = None
-
-    def _params(self, task):
-        return {"loss": _sklearn_loss(task), "max_depth": None,
-                "min_samples_leaf": 20, "subsample": 1.0}
+    fixed = {"max_depth": None, "min_samples_leaf": 20, "subsample": 1.0}
 
     def fitted(self, model):
         return int(model.n_estimators_)
@@ -240,14 +229,12 @@ class LightGBM(_RawScores):
 
     name, label, module = "lightgbm", "LightGBM", "lightgbm"
     classes = ("lightgbm:LGBMRegressor", "lightgbm:LGBMClassifier")
-    leaves_key = "num_leaves"
-
-    def _params(self, task):
-        return {"objective": task, "boosting_type": "gbdt", "max_depth": -1,
-                "min_child_samples": 20, "min_child_weight": 1e-3,
-                "min_split_gain": 0.0, "reg_alpha": 0.0, "reg_lambda": 0.0,
-                "subsample": 1.0, "subsample_freq": 0, "colsample_bytree": 1.0,
-                "max_bin": 255, "bin_construct_sample_cnt": 200_000, "verbose": -1}
+    leaves_key, loss_key, losses = "num_leaves", "objective", {t: t for t in TASKS}
+    fixed = {"boosting_type": "gbdt", "max_depth": -1, "min_child_samples": 20,
+             "min_child_weight": 1e-3, "min_split_gain": 0.0, "reg_alpha": 0.0,
+             "reg_lambda": 0.0, "subsample": 1.0, "subsample_freq": 0,
+             "colsample_bytree": 1.0, "max_bin": 255,
+             "bin_construct_sample_cnt": 200_000, "verbose": -1}
 
     def fitted(self, model):
         return int(model.booster_.current_iteration())
@@ -267,17 +254,17 @@ class XGBoost(_RawScores):
 
     name, label, module = "xgboost", "XGBoost hist", "xgboost"
     classes = ("xgboost:XGBRegressor", "xgboost:XGBClassifier")
-    leaves_key = "max_leaves"
+    leaves_key, loss_key = "max_leaves", "objective"
+    losses = {"regression": "reg:squarederror", "binary": "binary:logistic",
+              "multiclass": "multi:softprob"}
+    fixed = {"tree_method": "hist", "grow_policy": "lossguide", "max_depth": 0,
+             "max_bin": 255, "reg_lambda": 0.0, "reg_alpha": 0.0, "gamma": 0.0,
+             "subsample": 1.0, "colsample_bytree": 1.0}
 
-    def _params(self, task):
-        objective = {"regression": "reg:squarederror", "binary": "binary:logistic",
-                     "multiclass": "multi:softprob"}[task]
+    def params(self, task, n_trees, **settings):
         # Squared error: hessian 1 per row, so 20 is min_samples_leaf=20.
-        return {"objective": objective, "tree_method": "hist",
-                "grow_policy": "lossguide", "max_depth": 0, "max_bin": 255,
-                "min_child_weight": 20.0 if task == "regression" else 1e-3,
-                "reg_lambda": 0.0, "reg_alpha": 0.0, "gamma": 0.0,
-                "subsample": 1.0, "colsample_bytree": 1.0}
+        return {**super().params(task, n_trees, **settings),
+                "min_child_weight": 20.0 if task == "regression" else 1e-3}
 
     def fitted(self, model):
         return int(model.get_booster().num_boosted_rounds())
