@@ -920,37 +920,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dataset", choices=_data.DATASETS,
                         help="the table (evidence tables: "
                         + ", ".join(_data.EVIDENCE_DATASETS) + ")")
-    parser.add_argument("--leaves", type=csv(int), default=list(LEAVES),
-                        help="comma-separated max_leaf_nodes (default: 2,4,8,31)")
-    parser.add_argument("--methods", type=methods, default=None,
-                        help="comma-separated methods (default: all: "
-                        + ", ".join(METHODS) + ")")
-    parser.add_argument("--learning-rates", type=csv(float),
-                        default=list(LEARNING_RATES),
-                        help="tuning grid (default: 0.03,0.1,0.3,1.0)")
-    parser.add_argument("--max-iter", type=positive_int, default=MAX_ITER,
-                        help="stages per fit (default: %(default)s)")
-    parser.add_argument("--n-threads", type=positive_int, default=N_THREADS,
-                        help="threads per fit (default: %(default)s)")
-    parser.add_argument("--max-minutes", type=float, default=MAX_MINUTES,
-                        help="stop between fits within this budget; exit status "
-                        f"{EXIT_INCOMPLETE} if fits are left (default: %(default)s)")
-    parser.add_argument("--n-samples", type=positive_int, default=20_000,
-                        help="training rows of a synthetic data set "
-                        "(default: %(default)s)")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
-                        help="results and report directory (default: "
-                        "benchmarks/results/evidence)")
-    parser.add_argument("--retry-errors", action="store_true",
-                        help="refit fits whose stored record is an error")
+    for flag, kind, default, text in (
+            ("leaves", csv(int), list(LEAVES),
+             "comma-separated max_leaf_nodes (default: 2,4,8,31)"),
+            ("methods", methods, None,
+             "comma-separated methods (default: all: " + ", ".join(METHODS) + ")"),
+            ("learning-rates", csv(float), list(LEARNING_RATES),
+             "tuning grid (default: 0.03,0.1,0.3,1.0)"),
+            ("max-iter", positive_int, MAX_ITER, "stages per fit"),
+            ("n-threads", positive_int, N_THREADS, "threads per fit"),
+            ("max-minutes", float, MAX_MINUTES, "stop between fits within this "
+             f"budget; exit status {EXIT_INCOMPLETE} if fits are left"),
+            ("n-samples", positive_int, 20_000,
+             "training rows of a synthetic data set"),
+            ("results-dir", Path, RESULTS_DIR, "results and report directory "
+             "(default: benchmarks/results/evidence)")):
+        parser.add_argument("--" + flag, type=kind, default=default, help=text
+                            + ("" if "default:" in text else " (default: %(default)s)"))
+    for flag, text in (
+            ("retry-errors", "refit fits whose stored record is an error"),
+            ("report-only", "only regenerate report.md from the JSON files"),
+            ("list", "list the methods, their parameters and whether this "
+             "accelboost can run them")):
+        parser.add_argument("--" + flag, action="store_true", help=text)
     parser.add_argument("--refit", type=methods, default=[], metavar="METHODS",
                         help="refit these methods' fits made at another "
                         "accelboost commit (as the default's always are)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="only regenerate report.md from the JSON files")
-    parser.add_argument("--list", action="store_true",
-                        help="list the methods, their parameters and whether "
-                        "this accelboost can run them")
     return parser
 
 
