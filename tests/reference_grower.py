@@ -42,10 +42,12 @@ def _leaf_value(sum_g, sum_h, l2):
     return -sum_g / denominator if denominator > 0 else 0.0
 
 
-def _best_split(X_binned, rows, g, h, n_bins_non_missing, missing_bin, params):
+def _best_split(X_binned, rows, g, h, n_bins_non_missing, missing_bin, params,
+                features=None):
     """``(gain, feature, bin, missing_go_left)`` of the node's best split.
 
-    ``None`` if no candidate satisfies the constraints.
+    Only ``features`` (a set; None: all) are tried. ``None`` if no candidate
+    satisfies the constraints.
     """
     l2 = params.l2_regularization
     count = len(rows)
@@ -53,6 +55,8 @@ def _best_split(X_binned, rows, g, h, n_bins_non_missing, missing_bin, params):
     parent = _score(sum_g, sum_h, l2)
     best = None
     for f in range(X_binned.shape[1]):
+        if features is not None and f not in features:
+            continue
         column = X_binned[rows, f]
         n_bins = int(n_bins_non_missing[f])
         # Per-bin sums of the node's rows, bin ``missing_bin`` last.
@@ -106,17 +110,25 @@ def grow_reference(
     missing_bin,
     bin_thresholds,
     params,
+    groups=None,
 ):
     """Grow one tree; return its NODE_DTYPE array and the rows of each node.
 
-    Arguments are those of ``TreeGrower`` (``params`` a ``TreeParams``).
-    ``rows[i]`` are the training rows of node ``i``, sorted.
+    Arguments are those of ``TreeGrower`` (``params`` a ``TreeParams``);
+    ``groups`` are interaction constraints as a list of feature sets (HGB's
+    rule: a node may use the features of the groups that hold every feature
+    split on above it). ``rows[i]`` are the training rows of node ``i``,
+    sorted.
     """
     p = params
     nodes = []  # dicts, indexed by node id
 
-    def make_node(rows, depth):
-        node = {"rows": rows, "depth": depth, "split": None, "children": None}
+    def make_node(rows, depth, open_groups):
+        node = {"rows": rows, "depth": depth, "split": None, "children": None,
+                "groups": open_groups}
+        features = None
+        if groups is not None:
+            features = set().union(*(groups[k] for k in open_groups))
         splittable = (
             (p.max_depth is None or depth < p.max_depth)
             and len(rows) >= 2 * p.min_samples_leaf
@@ -124,14 +136,15 @@ def grow_reference(
         )
         if splittable:
             split = _best_split(
-                X_binned, rows, gradients, hessians, n_bins_non_missing, missing_bin, p
+                X_binned, rows, gradients, hessians, n_bins_non_missing, missing_bin, p,
+                features,
             )
             if split is not None and split[0] > p.min_gain_to_split:
                 node["split"] = split
         nodes.append(node)
         return node
 
-    make_node(np.arange(X_binned.shape[0]), 0)
+    make_node(np.arange(X_binned.shape[0]), 0, range(len(groups or ())))
     n_leaves = 1
     while p.max_leaf_nodes is None or n_leaves < p.max_leaf_nodes:
         ids = [i for i, n in enumerate(nodes) if n["children"] is None and n["split"]]
@@ -144,8 +157,9 @@ def grow_reference(
         column = X_binned[rows, feature]
         left = np.where(column == missing_bin, missing_left, column <= bin_)
         node["children"] = (len(nodes), len(nodes) + 1)
-        make_node(rows[left], node["depth"] + 1)
-        make_node(rows[~left], node["depth"] + 1)
+        still_open = [k for k in node["groups"] if feature in (groups or ())[k]]
+        make_node(rows[left], node["depth"] + 1, still_open)
+        make_node(rows[~left], node["depth"] + 1, still_open)
         n_leaves += 1
 
     out = np.zeros(len(nodes), dtype=NODE_DTYPE)

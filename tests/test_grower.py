@@ -7,7 +7,11 @@ from numpy.testing import assert_allclose, assert_array_equal
 from reference_grower import grow_reference
 
 from accelboost._engine.common import NODE_DTYPE
-from accelboost._engine.grower import TreeGrower, TreeParams
+from accelboost._engine.grower import (
+    TreeGrower,
+    TreeParams,
+    interaction_groups_matrix,
+)
 from accelboost._threads import numba_threads
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -537,3 +541,41 @@ def test_grower_matches_the_reference_grown_out(seed, make_binned_data):
     tree = TreeGrower(*args, params, hessians_are_constant=constant).grow()
     expected, expected_rows = grow_reference(*args, params)
     assert_same_tree(tree, expected, expected_rows, args[0], args[4], exact)
+
+
+@pytest.mark.parametrize("seed", range(200, 212))
+def test_grower_matches_the_reference_with_interaction_constraints(
+    seed, make_binned_data
+):
+    # Random groups, overlapping or not, that cover every feature.
+    args, params, constant, exact = random_problem(seed, make_binned_data)
+    n_features = args[0].shape[1]
+    rng = np.random.RandomState(seed)
+    groups = [
+        set(rng.choice(n_features, min(n_features, rng.randint(1, 3)),
+                       replace=False).tolist())
+        for _ in range(rng.randint(1, 4))
+    ]
+    rest = set(range(n_features)) - set().union(*groups)
+    if rest:
+        groups.append(rest)
+    params = TreeParams(max_leaf_nodes=None, max_depth=4, min_samples_leaf=5)
+    matrix = interaction_groups_matrix(groups, n_features)
+    tree = TreeGrower(*args, params, hessians_are_constant=constant,
+                      interaction_groups=matrix).grow()
+    expected, expected_rows = grow_reference(*args, params, groups)
+    assert_same_tree(tree, expected, expected_rows, args[0], args[4], exact)
+    # Every root-to-leaf path stays inside one group.
+    nodes = tree.nodes
+
+    def paths(i, used):
+        if nodes[i]["is_leaf"]:
+            yield used
+            return
+        used = used | {int(nodes[i]["feature_idx"])}
+        yield from paths(nodes[i]["left"], used)
+        yield from paths(nodes[i]["right"], used)
+
+    for used in paths(0, frozenset()):
+        assert any(used <= group for group in groups), (used, groups)
+

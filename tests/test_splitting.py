@@ -50,11 +50,16 @@ def make_node(seed, n_samples=200, with_missing=True):
     return X, g, h, rows.astype(np.uint32), n_bins_non_missing
 
 
-def search(X, g, h, rows, n_bins_non_missing, l2, min_samples_leaf, min_hessian):
+def search(X, g, h, rows, n_bins_non_missing, l2, min_samples_leaf, min_hessian,
+           allowed=None):
     hist = reference_histogram(rows, X, g, h)
     node = NodeSums(float(g[rows].sum()), float(h[rows].sum()), float(len(rows)))
     constraints = SplitConstraints(l2, float(min_samples_leaf), min_hessian)
-    return find_best_split(hist, n_bins_non_missing, MISSING_BIN, node, constraints)
+    if allowed is None:
+        allowed = np.ones(X.shape[1], dtype=np.uint8)
+    return find_best_split(
+        hist, n_bins_non_missing, MISSING_BIN, node, constraints, allowed
+    )
 
 
 CONSTRAINTS = [(1, 0.0), (30, 0.0), (1, 40.0), (50, 30.0)]
@@ -113,6 +118,26 @@ def test_find_best_split_equals_brute_force(
     if not (X[rows, feature] == MISSING_BIN).any():
         # No missing value seen: NaN at predict time follows the majority.
         assert missing_left == (n_l >= len(rows) - n_l)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_split_only_uses_allowed_features(seed, brute_force_splits):
+    # Interaction constraints: the best split among the allowed features.
+    X, g, h, rows, n_bins = make_node(seed, with_missing=True)
+    rng = np.random.RandomState(seed)
+    allowed = (rng.rand(X.shape[1]) < 0.5).astype(np.uint8)
+    allowed[rng.randint(X.shape[1])] = 1
+    split = search(X, g, h, rows, n_bins, 0.0, 1, 0.0, allowed)
+    candidates = [
+        c for c in brute_force_splits(X, rows, g, h, n_bins, MISSING_BIN, 0.0, 1, 0.0)
+        if allowed[c.feature]
+    ]
+    best = max(candidates, key=lambda c: c.gain)
+    assert allowed[split.feature]
+    assert split.feature == best.feature
+    assert_allclose(split.gain, best.gain, rtol=1e-10)
+    nothing = np.zeros(X.shape[1], dtype=np.uint8)
+    assert search(X, g, h, rows, n_bins, 0.0, 1, 0.0, nothing).feature == -1
 
 
 def test_no_admissible_split(brute_force_splits):

@@ -174,11 +174,35 @@ def _take_slot(pool, free, n_free):
 
 # -- growth -------------------------------------------------------------------
 @njit(nogil=True, cache=True)
+def _allowed_features(groups, node_groups, node, allowed):
+    """Features of the groups still open to ``node`` (all without groups)."""
+    if groups.shape[0] == 0:
+        return allowed
+    allowed[:] = 0
+    for g in range(groups.shape[0]):
+        if node_groups[node, g]:
+            for f in range(groups.shape[1]):
+                allowed[f] |= groups[g, f]
+    return allowed
+
+
+@njit(nogil=True, cache=True)
+def _inherit_groups(groups, node_groups, parent, feature, children):
+    """Children keep the parent's open groups that hold its split feature."""
+    for g in range(groups.shape[0]):
+        keep = node_groups[parent, g] & groups[g, feature]
+        for child in children:
+            node_groups[child, g] = keep
+
+
+@njit(nogil=True, cache=True)
 def _find_split(hist, ints, floats, node, n_bins_non_missing, missing_bin,
-                constraints, min_gain):
+                constraints, min_gain, allowed):
     """Record the node's best split; False if none beats ``min_gain``."""
     sums = NodeSums(floats[node, _SUM_G], floats[node, _SUM_H], floats[node, _COUNT])
-    split = find_best_split(hist, n_bins_non_missing, missing_bin, sums, constraints)
+    split = find_best_split(
+        hist, n_bins_non_missing, missing_bin, sums, constraints, allowed
+    )
     if split.feature < 0 or not split.gain > min_gain:
         return False
     ints[node, _FEATURE] = split.feature
@@ -239,9 +263,14 @@ def _grow_tree(
     X_binned, gradients, hessians, hessians_are_constant, n_bins_non_missing,
     missing_bin, bin_thresholds, max_leaf_nodes, max_depth, min_samples_leaf,
     min_hessian, min_gain, l2, sum_g, sum_h, n_threads, min_parallel_work,
+    groups,
 ):
     """Grow one tree best-first; see ``TreeGrower``.
 
+    ``groups`` is the (n_groups, n_features) membership matrix of the
+    interaction constraints (no rows: none). A node may split on the
+    features of the groups still open to it; the root has all open, and a
+    split on ``f`` keeps open only the groups that hold ``f``.
     ``max_leaf_nodes`` and ``max_depth`` are ``_NO_LIMIT`` when unbounded;
     ``min_parallel_work`` says where kernels go parallel
     (``MIN_PARALLEL_WORK``).
@@ -261,6 +290,8 @@ def _grow_tree(
     floats = np.empty((capacity, _N_FLOAT), dtype=np.float64)
     heap_gains = np.empty(capacity, dtype=np.float64)
     heap_ids = np.empty(capacity, dtype=np.int64)
+    node_groups = np.ones((capacity, groups.shape[0]), dtype=np.uint8)
+    allowed = np.ones(n_features, dtype=np.uint8)
     n_slots = 8 if max_leaf_nodes == _NO_LIMIT else max_leaf_nodes + 2
     # One flat row per slot, viewed as (features, bins, 3) by reshape: a 2-D
     # pool grows like the node arrays (a 4-D one took seconds more to compile).
@@ -282,7 +313,7 @@ def _grow_tree(
             _pays(n_samples * n_features, n_threads, min_parallel_work),
         )
         if _find_split(pool[slot].reshape(shape), ints, floats, 0, n_bins_non_missing,
-                       missing_bin, constraints, min_gain):
+                       missing_bin, constraints, min_gain, allowed):
             heap_size = _heap_push(heap_gains, heap_ids, 0, floats[0, _GAIN], 0)
         else:
             free[n_free] = slot
@@ -295,6 +326,7 @@ def _grow_tree(
         floats = _grown(floats, n_nodes + 2)
         heap_gains = _grown(heap_gains, n_nodes + 2)
         heap_ids = _grown(heap_ids, n_nodes + 2)
+        node_groups = _grown(node_groups, n_nodes + 2)
         start, stop = ints[node, _START], ints[node, _STOP]
         n_left = partition(
             sample_indices[start:stop], X_binned[:, ints[node, _FEATURE]],
@@ -303,6 +335,7 @@ def _grow_tree(
         left, right = n_nodes, n_nodes + 1
         n_nodes += 2
         ints[node, _LEFT] = left
+        _inherit_groups(groups, node_groups, node, ints[node, _FEATURE], (left, right))
         depth = ints[node, _DEPTH] + 1
         g_l, h_l = floats[node, _LEFT_G], floats[node, _LEFT_H]
         _set_node(ints, floats, left, start, start + n_left, depth, g_l, h_l)
@@ -337,6 +370,7 @@ def _grow_tree(
                 if splittable and _find_split(
                     pool[child_slot].reshape(shape), ints, floats, child,
                     n_bins_non_missing, missing_bin, constraints, min_gain,
+                    _allowed_features(groups, node_groups, child, allowed),
                 ):
                     heap_size = _heap_push(
                         heap_gains, heap_ids, heap_size, floats[child, _GAIN], child)
@@ -405,6 +439,9 @@ class TreeGrower:
     min_parallel_work : int
         Work from which kernels go parallel (tests set 0 to run every
         gather and histogram in parallel).
+    interaction_groups : ndarray of uint8, shape (n_groups, n_features), optional
+        Interaction constraints as a membership matrix
+        (``interaction_groups_matrix``); None for none.
     """
 
     def __init__(
@@ -419,6 +456,7 @@ class TreeGrower:
         hessians_are_constant=False,
         n_threads=1,
         min_parallel_work=MIN_PARALLEL_WORK,
+        interaction_groups=None,
     ):
         self.X_binned = X_binned
         self.gradients = gradients
@@ -430,6 +468,9 @@ class TreeGrower:
         self.hessians_are_constant = hessians_are_constant
         self.n_threads = n_threads
         self.min_parallel_work = min_parallel_work
+        if interaction_groups is None:
+            interaction_groups = np.zeros((0, X_binned.shape[1]), dtype=np.uint8)
+        self.interaction_groups = interaction_groups
 
     def grow(self) -> GrownTree:
         """Grow the tree best-first and return it."""
@@ -452,4 +493,26 @@ class TreeGrower:
             float(np.sum(self.hessians)),
             self.n_threads,
             self.min_parallel_work,
+            self.interaction_groups,
         ))
+
+
+def interaction_groups_matrix(groups, n_features: int) -> np.ndarray:
+    """The membership matrix of interaction constraints.
+
+    Parameters
+    ----------
+    groups : list of set of int
+        Feature groups; together they must cover every feature.
+    n_features : int
+        Number of features.
+
+    Returns
+    -------
+    matrix : ndarray of uint8, shape (n_groups, n_features)
+        ``matrix[g, f] == 1`` when feature ``f`` is in group ``g``.
+    """
+    matrix = np.zeros((len(groups), n_features), dtype=np.uint8)
+    for g, group in enumerate(groups):
+        matrix[g, sorted(group)] = 1
+    return matrix

@@ -152,7 +152,9 @@ def _best_split_of_feature(
 # Serial: a node's search is ~n_features x 256 steps, less than what waking a
 # thread pool costs (milliseconds when another process holds a core).
 @njit(nogil=True, cache=True)
-def find_best_split(hist, n_bins_non_missing, missing_bin, node, constraints):
+def find_best_split(
+    hist, n_bins_non_missing, missing_bin, node, constraints, allowed
+):
     """Best split of a node over all features.
 
     Parameters
@@ -167,6 +169,9 @@ def find_best_split(hist, n_bins_non_missing, missing_bin, node, constraints):
         The node's sums of gradients, hessians and samples.
     constraints : SplitConstraints
         L2 penalty and the per-child minimums.
+    allowed : ndarray of uint8, shape (n_features,)
+        Features the node may split on (interaction constraints); the
+        others are skipped.
 
     Returns
     -------
@@ -177,6 +182,8 @@ def find_best_split(hist, n_bins_non_missing, missing_bin, node, constraints):
     """
     best = SplitInfo(-np.inf, -1, -1, False, 0.0, 0.0)
     for f in range(hist.shape[0]):
+        if not allowed[f]:
+            continue
         split = _best_split_of_feature(
             hist[f], f, n_bins_non_missing[f], missing_bin, node, constraints
         )
