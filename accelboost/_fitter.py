@@ -37,6 +37,8 @@ class StageFitter:
         (XGBoost's ``max_delta_step``); None for no cap.
     n_threads : int
         Threads the grower may use.
+    interaction_groups : ndarray of uint8, shape (n_groups, n_features) or None
+        Interaction constraints as a membership matrix; None for none.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class StageFitter:
         params: TreeParams,
         max_delta_step: float | None,
         n_threads: int,
+        interaction_groups: np.ndarray | None = None,
     ):
         self.X_binned = X_binned
         self.y = y
@@ -58,6 +61,7 @@ class StageFitter:
         self.params = params
         self.max_delta_step = max_delta_step
         self.n_threads = n_threads
+        self.interaction_groups = interaction_groups
         self.n_samples = X_binned.shape[0]
         self.weights = (
             np.ones(self.n_samples, dtype=Y_DTYPE)
@@ -132,4 +136,5 @@ class StageFitter:
             self.params,
             hessians_are_constant=self._hessians_are_constant,
             n_threads=self.n_threads,
+            interaction_groups=self.interaction_groups,
         ).grow()

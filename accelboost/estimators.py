@@ -7,6 +7,7 @@ something reads the scores, call the callbacks, and maybe stop. Plain and
 accelerated boosting differ only in the policy object (``_stages``).
 """
 
+import itertools
 import time
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -33,7 +34,7 @@ from sklearn.utils.validation import (
 
 from ._engine.binning import BinMapper
 from ._engine.common import X_DTYPE, Y_DTYPE
-from ._engine.grower import TreeParams
+from ._engine.grower import TreeParams, interaction_groups_matrix
 from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
 from ._fitter import StageFitter
@@ -79,6 +80,9 @@ class BaseAccelBoost(BaseEstimator, ABC):
         "hybrid_patience": [Interval(Integral, 1, None, closed="left"), None],
         "agbm_gamma": [Interval(Real, 0, None, closed="neither")],
         "max_delta_step": [Interval(Real, 0, None, closed="neither"), None],
+        "interaction_cst": [
+            list, tuple, StrOptions({"pairwise", "no_interactions"}), None
+        ],
     }
 
     @abstractmethod
@@ -110,6 +114,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
         hybrid_patience,
         agbm_gamma,
         max_delta_step,
+        interaction_cst,
     ):
         self.loss = loss
         self.learning_rate = learning_rate
@@ -136,6 +141,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
         self.hybrid_patience = hybrid_patience
         self.agbm_gamma = agbm_gamma
         self.max_delta_step = max_delta_step
+        self.interaction_cst = interaction_cst
 
     # -- subclass hooks ----------------------------------------------------
     @abstractmethod
@@ -320,6 +326,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
             self.max_delta_step,
             # The fit's thread count (``fit`` set it for this data size).
             numba.get_num_threads(),
+            self._interaction_groups(X.shape[1]),
         )
         train.replay(self._ensemble, fitter.gradients_at)
         val = None
@@ -354,6 +361,40 @@ class BaseAccelBoost(BaseEstimator, ABC):
             min_hessian_to_split=self.min_hessian_to_split,
             l2_regularization=self.l2_regularization,
         )
+
+    def _interaction_groups(self, n_features):
+        """``interaction_cst`` as a membership matrix (None without it).
+
+        HistGradientBoosting's rules and messages: features in no group
+        form one more group together.
+        """
+        if self.interaction_cst is None:
+            return None
+        if self.interaction_cst == "no_interactions":
+            groups = [[f] for f in range(n_features)]
+        elif self.interaction_cst == "pairwise":
+            groups = itertools.combinations(range(n_features), 2)
+        else:
+            groups = self.interaction_cst
+        try:
+            groups = [set(group) for group in groups]
+        except TypeError:
+            raise ValueError(
+                "Interaction constraints must be a sequence of tuples or lists, "
+                f"got: {self.interaction_cst!r}."
+            ) from None
+        for group in groups:
+            if not all(isinstance(f, Integral) and 0 <= f < n_features
+                       for f in group):
+                raise ValueError(
+                    "Interaction constraints must consist of integer indices in "
+                    f"[0, n_features - 1] = [0, {n_features - 1}], specifying the "
+                    f"position of features, got invalid indices: {group!r}"
+                )
+        rest = set(range(n_features)) - set().union(*groups)
+        if rest:
+            groups.append(rest)
+        return interaction_groups_matrix(groups, n_features)
 
     def _reset_fitted_state(self, X, y, sample_weight, policy):
         self._bin_mapper = BinMapper(
@@ -714,6 +755,14 @@ _COMMON_DOC = """
     max_delta_step : float or None, default=None
         Cap on the absolute value of each leaf's step before the learning
         rate (XGBoost's ``max_delta_step``); None for no cap.
+    interaction_cst : {"pairwise", "no_interactions"} or list of lists of int, \
+            default=None
+        HistGradientBoosting's interaction constraints: groups of feature
+        indices that may interact. A node may split on the features of the
+        groups that hold every feature split on above it, so each path from
+        the root to a leaf stays inside one group. Features in no group form
+        one more group together. "no_interactions": one feature per tree (an
+        additive model); "pairwise": at most two features per path.
 
     Attributes
     ----------
@@ -806,6 +855,7 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         hybrid_patience=None,
         agbm_gamma=0.1,
         max_delta_step=None,
+        interaction_cst=None,
     ):
         super().__init__(
             loss=loss,
@@ -833,6 +883,7 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
             hybrid_patience=hybrid_patience,
             agbm_gamma=agbm_gamma,
             max_delta_step=max_delta_step,
+            interaction_cst=interaction_cst,
         )
 
     def _encode_y(self, y, sample_weight):
@@ -939,6 +990,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         hybrid_patience=None,
         agbm_gamma=0.1,
         max_delta_step=None,
+        interaction_cst=None,
     ):
         super().__init__(
             loss=loss,
@@ -966,6 +1018,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
             hybrid_patience=hybrid_patience,
             agbm_gamma=agbm_gamma,
             max_delta_step=max_delta_step,
+            interaction_cst=interaction_cst,
         )
 
     def _encode_y(self, y, sample_weight):

@@ -374,3 +374,87 @@ def test_failed_refit_keeps_the_fitted_model(data):
         model.set_params(max_iter=10).fit(X, bad_y)
     assert model.n_iter_ == 5
     assert_array_equal(model.predict(X), before)
+
+
+# -- interaction constraints ------------------------------------------------------
+def _features_of_paths(nodes):
+    """The set of features split on along each root-to-leaf path."""
+    out, stack = [], [(0, frozenset())]
+    while stack:
+        i, used = stack.pop()
+        if nodes[i]["is_leaf"]:
+            out.append(used)
+            continue
+        used = used | {int(nodes[i]["feature_idx"])}
+        stack += [(int(nodes[i]["left"]), used), (int(nodes[i]["right"]), used)]
+    return out
+
+
+INTERACTION_TASKS = [
+    "squared_error", "absolute_error", "poisson", "binary", "multiclass"
+]
+INTERACTION_POLICIES = [
+    dict(stage_init="zero"),
+    dict(stage_init="stacking", momentum="nesterov"),
+    dict(stage_init="agbm"),
+]
+
+
+@pytest.mark.parametrize("task", INTERACTION_TASKS)
+@pytest.mark.parametrize("policy", INTERACTION_POLICIES)
+def test_no_tree_mixes_two_interaction_groups(task, policy):
+    rng = np.random.RandomState(len(task))
+    X = rng.normal(size=(1500, 7))
+    f = X[:, 0] * X[:, 3] + np.sin(X[:, 1] * X[:, 5]) + X[:, 2] * X[:, 6]
+    groups = [{0, 1}, {2, 3, 4}]  # 5 and 6 form a third group
+    params = dict(max_iter=15, max_leaf_nodes=8, min_samples_leaf=5,
+                  interaction_cst=[list(g) for g in groups], **policy)
+    if task in ("binary", "multiclass"):
+        y = np.digitize(f, [0.0] if task == "binary" else [-0.5, 0.5])
+        model = AccelBoostClassifier(**params).fit(X, y)
+    else:
+        y = np.exp(f / 3) if task == "poisson" else f
+        model = AccelBoostRegressor(loss=task, **params).fit(X, y)
+    all_groups = groups + [{5, 6}]
+    used_any = set()
+    for nodes in model._ensemble.trees:
+        used = frozenset().union(*_features_of_paths(nodes))
+        used_any |= used
+        # Disjoint groups: the whole tree stays inside one of them.
+        assert any(used <= group for group in all_groups), used
+    assert len(used_any) > 3  # the fit did use several groups
+
+
+def test_pairwise_paths_use_at_most_two_features():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 5))
+    y = X[:, 0] * X[:, 1] * X[:, 2] + X[:, 3]
+    model = AccelBoostRegressor(max_iter=10, interaction_cst="pairwise").fit(X, y)
+    paths = [p for nodes in model._ensemble.trees for p in _features_of_paths(nodes)]
+    assert max(len(p) for p in paths) == 2
+
+
+def test_no_interactions_matches_hist_gradient_boosting():
+    X_tr, X_te, y_tr, y_te = _regression()
+    params = dict(COMMON, interaction_cst="no_interactions")
+    ours = AccelBoostRegressor(stage_init="zero", **params).fit(X_tr, y_tr)
+    peer = HistGradientBoostingRegressor(**params).fit(X_tr, y_tr)
+    for nodes in ours._ensemble.trees:
+        assert len(frozenset().union(*_features_of_paths(nodes))) == 1
+    ours_loss = mean_squared_error(y_te, ours.predict(X_te))
+    peer_loss = mean_squared_error(y_te, peer.predict(X_te))
+    assert ours_loss <= 1.01 * peer_loss
+
+
+@pytest.mark.parametrize(
+    "cst, match",
+    [
+        ([[0, 9]], r"integer indices in \[0, n_features - 1\] = \[0, 7\]"),
+        ([3], "must be a sequence of tuples or lists"),
+        ("triples", "'interaction_cst' parameter"),
+    ],
+)
+def test_bad_interaction_constraints_are_rejected(cst, match):
+    X_tr, _, y_tr, _ = _regression(200)
+    with pytest.raises(ValueError, match=match):
+        AccelBoostRegressor(interaction_cst=cst, max_iter=2).fit(X_tr, y_tr)
