@@ -33,7 +33,7 @@ from sklearn.utils.validation import (
 )
 
 from ._engine.binning import BinMapper
-from ._engine.common import X_DTYPE, Y_DTYPE
+from ._engine.common import MAX_BINS, X_DTYPE, Y_DTYPE
 from ._engine.grower import TreeParams, interaction_groups_matrix
 from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
@@ -59,7 +59,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
         "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
         "min_hessian_to_split": [Interval(Real, 0, None, closed="left")],
         "l2_regularization": [Interval(Real, 0, None, closed="left")],
-        "max_bins": [Interval(Integral, 2, 255, closed="both")],
+        "max_bins": [Interval(Integral, 2, MAX_BINS, closed="both")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [
             Interval(RealNotInt, 0, 1, closed="neither"),
@@ -685,8 +685,10 @@ _COMMON_DOC = """
         L2 penalty ``lambda`` on leaf values, inside the Newton step
         ``-G / (H + lambda)``.
     max_bins : int, default=255
-        Maximum number of bins per feature for non-missing values (at most
-        255); one more bin is reserved for missing values.
+        Maximum number of bins for non-missing values of each feature (at
+        most 1023); one more bin is reserved for missing values. Up to 255
+        bins are stored in one byte per value, more in two; finer bins give
+        finer curves to additive models (EBM uses up to 1,024).
     early_stopping : "auto" or bool, default="auto"
         "auto" enables early stopping above 10,000 samples or when a
         validation set is passed to ``fit``.

@@ -276,6 +276,21 @@ def test_quantile_bins_are_balanced(max_bins):
     assert np.all(np.abs(counts - n / max_bins) <= 1)
 
 
+@pytest.mark.parametrize("max_bins", [256, 600, MAX_BINS])
+def test_more_than_255_bins_are_uint16_and_follow_the_reference(max_bins):
+    rng = np.random.RandomState(max_bins)
+    X = rng.standard_t(2, size=(5000, 3))  # heavy tails, all distinct
+    X[::11, 1] = np.nan
+    mapper = BinMapper(max_bins=max_bins).fit(X)
+    binned = mapper.transform(X)
+    assert binned.dtype == np.uint16 and binned.flags.f_contiguous
+    assert mapper.missing_bin_ == max_bins
+    assert mapper.n_bins_non_missing_.max() == max_bins
+    for f, t in enumerate(mapper.bin_thresholds_):
+        assert_array_equal(binned[:, f], reference_bins(X[:, f], t, max_bins))
+    assert BinMapper(max_bins=255).fit(X).transform(X).dtype == np.uint8
+
+
 def test_binned_output_is_fortran_ordered_uint8():
     rng = np.random.RandomState(7)
     X = rng.normal(size=(100, 5))

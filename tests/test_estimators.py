@@ -330,7 +330,7 @@ def test_negative_or_all_zero_sample_weights_are_rejected(data):
         ({"learning_rate": 0}, "'learning_rate' parameter"),
         ({"max_iter": 0}, "'max_iter' parameter"),
         ({"max_leaf_nodes": 1}, "'max_leaf_nodes' parameter"),
-        ({"max_bins": 256}, "'max_bins' parameter"),
+        ({"max_bins": 1024}, "'max_bins' parameter"),
         ({"min_samples_leaf": 0}, "'min_samples_leaf' parameter"),
         ({"l2_regularization": -1}, "'l2_regularization' parameter"),
         ({"validation_fraction": 1.5}, "'validation_fraction' parameter"),
@@ -458,3 +458,21 @@ def test_bad_interaction_constraints_are_rejected(cst, match):
     X_tr, _, y_tr, _ = _regression(200)
     with pytest.raises(ValueError, match=match):
         AccelBoostRegressor(interaction_cst=cst, max_iter=2).fit(X_tr, y_tr)
+
+
+# -- more than 255 bins -------------------------------------------------------------
+def test_finer_bins_resolve_finer_curves():
+    # A curve with more wiggles than 255 quantile bins can follow: with 1,023
+    # bins the same one-feature boosting fits it closer, on held-out rows too.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0, 1, size=(30_000, 2))
+    y = np.sign(np.sin(250 * X[:, 0])) + 0.1 * rng.normal(size=len(X))
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
+    params = dict(max_iter=60, learning_rate=0.5, max_leaf_nodes=31,
+                  interaction_cst="no_interactions", early_stopping=False)
+    coarse = AccelBoostRegressor(max_bins=255, **params).fit(X_tr, y_tr)
+    fine = AccelBoostRegressor(max_bins=1023, **params).fit(X_tr, y_tr)
+    assert fine._bin_mapper.transform(X_te).dtype == np.uint16
+    coarse_mse = mean_squared_error(y_te, coarse.predict(X_te))
+    fine_mse = mean_squared_error(y_te, fine.predict(X_te))
+    assert fine_mse < 0.8 * coarse_mse, (fine_mse, coarse_mse)

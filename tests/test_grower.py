@@ -579,3 +579,21 @@ def test_grower_matches_the_reference_with_interaction_constraints(
     for used in paths(0, frozenset()):
         assert any(used <= group for group in groups), (used, groups)
 
+
+@pytest.mark.parametrize("seed", range(300, 306))
+def test_grower_matches_the_reference_with_wide_bins(seed, make_binned_data):
+    # 600 bins: uint16 codes, the missing bin at 600.
+    X, mapper, X_binned, thresholds = make_binned_data(
+        seed, n_samples=2000, n_features=4, max_bins=600
+    )
+    assert X_binned.dtype == np.uint16 and mapper.n_bins_non_missing_.max() > 255
+    rng = np.random.RandomState(seed)
+    g = np.sin(3 * np.nan_to_num(X[:, 0])) + rng.normal(size=len(X))
+    h = np.ones(len(X))
+    args = (X_binned, g, h, mapper.n_bins_non_missing_, mapper.missing_bin_,
+            thresholds)
+    params = TreeParams(max_leaf_nodes=12, min_samples_leaf=10)
+    tree = TreeGrower(*args, params, hessians_are_constant=True).grow()
+    expected, expected_rows = grow_reference(*args, params)
+    assert_same_tree(tree, expected, expected_rows, X_binned, args[4], True)
+

@@ -218,3 +218,28 @@ def test_results_do_not_depend_on_thread_count():
         results.append((parent, child, constant, sibling, gathered))
     for one, two in zip(*results, strict=True):
         assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("n_rows", [300, 6000])
+def test_wide_bins_histograms_equal_bincount(n_rows, parallel):
+    # More than 255 bins: uint16 codes, 1,024 bins with the missing one.
+    rng = np.random.RandomState(7)
+    missing_bin = 1023
+    n_bins_non_missing = np.array([1023, 300, 17, 2], dtype=np.uint32)
+    X = np.empty((n_rows, 4), dtype=np.uint16, order="F")
+    for f, k in enumerate(n_bins_non_missing):
+        X[:, f] = rng.randint(0, k, size=n_rows)
+        X[rng.rand(n_rows) < 0.1, f] = missing_bin
+    g, h = rng.normal(size=n_rows), rng.uniform(0.1, 2.0, size=n_rows)
+    n_bins = missing_bin + 1
+    rows = np.sort(rng.choice(n_rows, n_rows // 2, replace=False)).astype(np.uint32)
+    hist = np.full((4, n_bins, N_HIST_CHANNELS), np.nan)
+    build_histogram(rows, X, n_bins_non_missing, g[rows], h[rows], False, hist,
+                    parallel)
+    assert_allclose(hist, reference_histogram(rows, X, g, h, n_bins), rtol=1e-12)
+    root = np.full((4, n_bins, N_HIST_CHANNELS), np.nan)
+    build_root_histogram(X, n_bins_non_missing, g, h, False, root, parallel)
+    everything = np.arange(n_rows)
+    assert_allclose(root, reference_histogram(everything, X, g, h, n_bins),
+                    rtol=1e-12)

@@ -53,6 +53,7 @@ def predict(
     out=None,
     first=0,
     stop=None,
+    missing_bin=MISSING_BIN,
 ):
     nodes, starts = pack_trees(trees, scales)
     if columns is None:
@@ -60,7 +61,7 @@ def predict(
     if out is None:
         out = np.zeros((X.shape[0], n_columns))
     stop = len(trees) if stop is None else stop
-    add_tree_values(nodes, starts, columns, first, stop, X, binned, MISSING_BIN, out)
+    add_tree_values(nodes, starts, columns, first, stop, X, binned, missing_bin, out)
     return out
 
 
@@ -274,3 +275,20 @@ def test_prediction_thread_count_independent(make_binned_data):
         with numba_threads(n_threads):
             results.append(predict(trees, X, False, scales=np.full(4, 0.3)))
     assert_array_equal(results[0], results[1])
+
+
+def test_binned_prediction_with_wide_bins(make_binned_data):
+    # uint16 bins (600 of them): binned and raw prediction walk the same way.
+    X, mapper, X_binned, padded = make_binned_data(3, n_samples=1500, max_bins=600)
+    assert X_binned.dtype == np.uint16
+    rng = np.random.RandomState(3)
+    g = np.sin(4 * np.nan_to_num(X[:, 0])) + rng.normal(size=len(X))
+    tree = TreeGrower(X_binned, g, np.ones(len(X)), mapper.n_bins_non_missing_,
+                      mapper.missing_bin_, padded,
+                      TreeParams(max_leaf_nodes=16, min_samples_leaf=5)).grow()
+    assert tree.nodes["bin_threshold"].max() > 255
+    raw = predict([tree.nodes], X, False)[:, 0]
+    binned = predict([tree.nodes], X_binned, True, missing_bin=mapper.missing_bin_)
+    assert_array_equal(raw, binned[:, 0])
+    assert_array_equal(raw, tree.training_output(np.empty(len(X))))
+

@@ -306,3 +306,15 @@ def test_partition_of_a_slice_leaves_the_rest_alone():
     assert_array_equal(indices[50:150], expected)
     assert_array_equal(indices[:50], before[:50])
     assert_array_equal(indices[150:], before[150:])
+
+
+def test_partition_of_wide_bins_is_a_stable_partition():
+    rng = np.random.RandomState(0)
+    column = rng.randint(0, 1024, size=500).astype(np.uint16)
+    rows = np.sort(rng.choice(500, 300, replace=False)).astype(np.uint32)
+    expected_left = [r for r in rows if column[r] <= 700 or column[r] == 1023]
+    expected_right = [r for r in rows if 700 < column[r] < 1023]
+    work = rows.copy()
+    n_left = partition(work, column, 700, True, 1023, np.empty_like(work))
+    assert n_left == len(expected_left)
+    assert_array_equal(work, expected_left + expected_right)

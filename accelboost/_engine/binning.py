@@ -1,4 +1,4 @@
-"""Quantile binning of numeric features into uint8 codes.
+"""Quantile binning of numeric features into uint8 (or uint16) codes.
 
 Each feature gets at most ``max_bins`` bins for its non-missing values; the
 code ``missing_bin`` (equal to ``max_bins``) is reserved for NaN so that every
@@ -10,7 +10,7 @@ most ``b``: a split found on bins is the same split on raw values.
 import numpy as np
 from numba import njit, prange
 
-from .common import MAX_BINS, X_BINNED_DTYPE, X_DTYPE
+from .common import MAX_BINS, X_DTYPE, binned_dtype
 from .quantile import midpoint, weighted_quantiles
 
 
@@ -24,7 +24,7 @@ def find_bin_thresholds(
     column : ndarray of shape (n_samples,)
         Feature values, possibly with NaN (ignored here).
     max_bins : int
-        Maximum number of bins for the non-missing values (<= 255).
+        Maximum number of bins for the non-missing values (<= 1023).
     sample_weight : ndarray of shape (n_samples,) or None
         Weights count repetitions: integer weights bin as repeated rows do,
         and zero-weight rows are ignored.
@@ -66,12 +66,15 @@ def find_bin_thresholds(
 
 
 class BinMapper:
-    """Learn per-feature bin thresholds and map raw data to uint8 bins.
+    """Learn per-feature bin thresholds and map raw data to bins.
+
+    Bins are uint8 up to 255 bins and uint16 above (``binned_dtype``).
 
     Parameters
     ----------
     max_bins : int, default=255
-        Maximum number of bins for non-missing values of each feature.
+        Maximum number of bins for non-missing values of each feature, at
+        most 1023.
     subsample : int or None, default=200_000
         Number of rows used to compute the quantiles; ``None`` uses all.
     random_state : int, RandomState or None
@@ -92,7 +95,7 @@ class BinMapper:
         Bin code of NaN, the same for all features.
     """
 
-    def __init__(self, max_bins=MAX_BINS, subsample=200_000, random_state=None):
+    def __init__(self, max_bins=255, subsample=200_000, random_state=None):
         self.max_bins = max_bins
         self.subsample = subsample
         self.random_state = random_state
@@ -142,8 +145,8 @@ class BinMapper:
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Map ``X`` to bins, as a Fortran-ordered uint8 array."""
-        binned = np.empty(X.shape, dtype=X_BINNED_DTYPE, order="F")
+        """Map ``X`` to bins, Fortran-ordered, in ``binned_dtype(max_bins)``."""
+        binned = np.empty(X.shape, dtype=binned_dtype(self.max_bins), order="F")
         map_to_bins(
             np.asarray(X, dtype=X_DTYPE),
             self.thresholds_,

@@ -6,8 +6,10 @@ change of precision is a one-line change.
 
 import numpy as np
 
-#: Binned feature values. Bin ``MISSING_BIN`` of each feature is reserved for
-#: NaN; numeric values use bins ``0 .. n_bins_non_missing - 1``.
+#: Binned feature values with up to 255 bins (the default). Bin
+#: ``missing_bin`` of each feature is reserved for NaN; numeric values use
+#: bins ``0 .. n_bins_non_missing - 1``. More bins take ``uint16``
+#: (``binned_dtype``); the kernels compile once per type.
 X_BINNED_DTYPE = np.uint8
 #: Raw feature values as the predictor sees them.
 X_DTYPE = np.float64
@@ -16,8 +18,25 @@ X_DTYPE = np.float64
 Y_DTYPE = np.float64
 G_H_DTYPE = np.float64
 
-#: The largest number of non-missing bins a feature may have.
-MAX_BINS = 255
+#: The largest number of non-missing bins a feature may have (EBM bins main
+#: effects into up to 1,024; the missing bin makes this 1,024 in all).
+MAX_BINS = 1023
+
+
+def binned_dtype(max_bins: int) -> np.dtype:
+    """The smallest unsigned type that holds ``max_bins`` bins plus the NaN bin.
+
+    Parameters
+    ----------
+    max_bins : int
+        Non-missing bins per feature, at most ``MAX_BINS``.
+
+    Returns
+    -------
+    dtype : numpy dtype
+        ``uint8`` up to 255 bins, ``uint16`` above.
+    """
+    return np.dtype(np.uint8 if max_bins <= 255 else np.uint16)
 
 #: Histogram channels: hist[feature, bin, channel].
 HIST_GRAD = 0
@@ -33,7 +52,7 @@ NODE_DTYPE = np.dtype(
         ("count", np.uint32),  # training samples that reached the node
         ("feature_idx", np.uint32),
         ("num_threshold", np.float64),  # go left iff x <= num_threshold
-        ("bin_threshold", np.uint8),  # go left iff bin <= bin_threshold
+        ("bin_threshold", np.uint16),  # go left iff bin <= bin_threshold
         ("missing_go_left", np.uint8),
         ("left", np.uint32),
         ("right", np.uint32),
@@ -52,7 +71,7 @@ PREDICTOR_NODE_DTYPE = np.dtype(
         ("threshold", np.float64),  # num_threshold, or the value of a leaf
         ("feature_idx", np.uint32),
         ("left", np.uint32),
-        ("bin_threshold", np.uint8),
+        ("bin_threshold", np.uint16),
         ("missing_go_left", np.uint8),
     ],
     align=True,
