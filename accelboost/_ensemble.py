@@ -247,15 +247,19 @@ class TreeEnsemble:
         """Output column of each tree: stages hold, per role, one per column."""
         return np.arange(len(self.trees)) % self.n_outputs
 
-    def raw_predict(self, X, binned=False, missing_bin=0) -> np.ndarray:
-        """Raw predictions of shape (n_samples, n_outputs), coefficients folded."""
+    def folded_arrays(self):
+        """``(nodes, tree_starts, tree_columns)``, coefficients folded into leaves."""
         _, starts, columns = self._plain()
         if self._folded is None:
             self._folded = self._packed.folded(self.coef)
+        return self._folded, starts, columns
+
+    def raw_predict(self, X, binned=False, missing_bin=0) -> np.ndarray:
+        """Raw predictions of shape (n_samples, n_outputs), coefficients folded."""
+        folded, starts, columns = self.folded_arrays()
         raw = np.tile(self.baseline, (X.shape[0], 1))
         add_tree_values(
-            self._folded, starts, columns, 0, len(self.trees), X, binned,
-            missing_bin, raw,
+            folded, starts, columns, 0, len(self.trees), X, binned, missing_bin, raw
         )
         return raw
 

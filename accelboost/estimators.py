@@ -39,6 +39,13 @@ from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
 from ._fitter import StageFitter
 from ._stages import MomentumRules, Schedule, make_policy
+from ._terms import (
+    ShapeFunction,
+    bin_grid,
+    decompose,
+    term_values,
+    training_weights,
+)
 from ._threads import effective_n_threads, fit_n_threads, numba_threads
 from .callbacks import StageInfo, _CallbackList
 
@@ -297,6 +304,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
             if stop or (early_stopping and self._should_stop()):
                 break
         self._finish_fit(early_stopping)
+        self._term_weights = self._training_term_weights(train)
         callbacks.after_fit(self)
 
     def _prepare(self, X, y, sample_weight, validation, holds_out, warm, policy):
@@ -495,6 +503,167 @@ class BaseAccelBoost(BaseEstimator, ABC):
             train_score=last(self.train_score_),
             validation_score=last(self.validation_score_),
         )
+
+    # -- terms of an additive model ------------------------------------------
+    def _term_structure(self):
+        """The fitted model's terms (cached per fitted ensemble)."""
+        check_is_fitted(self, "_ensemble")
+        nodes, starts, _ = self._ensemble._plain()
+        cached = getattr(self, "_terms_cache", None)
+        if cached is None or cached[0] != len(starts):
+            self._terms_cache = (len(starts), decompose(nodes, starts))
+        return self._terms_cache[1]
+
+    def _training_term_weights(self, train):
+        try:
+            structure = self._term_structure()
+        except ValueError:
+            return None  # not additive: no terms to weigh
+        return training_weights(structure, train.X_binned, train.sample_weight,
+                                self._bin_mapper.missing_bin_ + 1)
+
+    @property
+    def term_features_(self):
+        """Feature indices of each term: ``(j,)`` main effects, ``(j, k)`` pairs.
+
+        Defined when no tree path splits on more than two features (stumps,
+        ``interaction_cst="no_interactions"`` or ``"pairwise"``); a
+        ValueError says so otherwise.
+        """
+        return list(self._term_structure().terms[1:])
+
+    @property
+    def term_names_(self):
+        """Name of each term: feature names (``x3`` without them), joined by " & "."""
+        names = getattr(self, "feature_names_in_", None)
+        return [
+            " & ".join(str(names[f]) if names is not None else f"x{f}" for f in term)
+            for term in self.term_features_
+        ]
+
+    @property
+    def intercept_(self):
+        """The raw prediction with every term at zero: the baseline plus trees
+        that are a single leaf. ``decision_function`` (regressors: the raw
+        prediction) is ``intercept_`` plus the sum of ``predict_terms``."""
+        structure = self._term_structure()
+        folded, starts, columns = self._ensemble.folded_arrays()
+        intercept = self._ensemble.baseline.copy()
+        for root, column in zip(starts, columns, strict=True):
+            if folded[root]["left"] == 0 and structure.node_terms[root] == 0:
+                intercept[column] += folded[root]["threshold"]
+        return intercept[0] if intercept.shape[0] == 1 else intercept
+
+    def _terms_at(self, X, binned):
+        structure = self._term_structure()
+        folded, starts, columns = self._ensemble.folded_arrays()
+        with numba_threads(effective_n_threads(self.n_threads)):
+            values = term_values(structure, folded, starts, columns, X, binned,
+                                 self._bin_mapper.missing_bin_,
+                                 self._ensemble.n_outputs)
+        values = values[:, 1:]  # term 0 is in the intercept
+        return values[..., 0] if values.shape[2] == 1 else values
+
+    def predict_terms(self, X):
+        """Each term's contribution to the raw prediction of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples; NaN marks a missing value.
+
+        Returns
+        -------
+        contributions : ndarray of shape (n_samples, n_terms)
+            One column per term of ``term_features_``; ``(n_samples,
+            n_terms, n_classes)`` for classifiers with more than two classes.
+            ``intercept_`` plus their sum over terms is the raw prediction.
+        """
+        check_is_fitted(self, "_ensemble")
+        X = validate_data(
+            self, X, dtype=[X_DTYPE], ensure_all_finite="allow-nan", reset=False
+        )
+        return self._terms_at(X, binned=False)
+
+    def shape_function(self, term):
+        """A term's values on its bin grid.
+
+        Parameters
+        ----------
+        term : int or str
+            Index into ``term_features_``, or a name from ``term_names_``.
+
+        Returns
+        -------
+        shape : ShapeFunction
+            The term's features, name, bin edges and values (a 2-D grid for
+            a pair; the last entry along each axis is the NaN bin).
+        """
+        index = self._term_index(term)
+        features = self.term_features_[index]
+        mapper = self._bin_mapper
+        grid = bin_grid(features, mapper.n_bins_non_missing_, mapper.missing_bin_,
+                        self.n_features_in_)
+        values = self._terms_at(grid, binned=True)[:, index]
+        sizes = tuple(int(mapper.n_bins_non_missing_[f]) + 1 for f in features)
+        return ShapeFunction(
+            term=features,
+            name=self.term_names_[index],
+            thresholds=tuple(
+                mapper.thresholds_[f, : mapper.n_bins_non_missing_[f]].copy()
+                for f in features
+            ),
+            values=values.reshape(sizes + values.shape[1:]),
+        )
+
+    def _term_index(self, term):
+        names = self.term_names_
+        if isinstance(term, str):
+            if term not in names:
+                raise ValueError(f"Unknown term {term!r}; the terms are {names}.")
+            return names.index(term)
+        if not isinstance(term, Integral) or not 0 <= term < len(names):
+            raise ValueError(
+                f"term must be a name or an index in [0, {len(names) - 1}], "
+                f"got {term!r}."
+            )
+        return int(term)
+
+    def term_importances(self):
+        """Mean absolute contribution of each term over the training data.
+
+        EBM's "avg_weight": each bin's (or bin pair's) value weighted by the
+        training weight that fell into it; for several classes, averaged
+        over classes.
+
+        Returns
+        -------
+        importances : ndarray of shape (n_terms,)
+        """
+        structure = self._term_structure()
+        if getattr(self, "_term_weights", None) is None or len(
+            self._term_weights
+        ) != len(structure.terms) - 1:
+            raise ValueError(
+                "term_importances needs the training bin weights of an additive "
+                "fit; refit the model."
+            )
+        importances = np.empty(len(structure.terms) - 1)
+        mapper = self._bin_mapper
+        for k, weights in enumerate(self._term_weights):
+            shape = self.shape_function(k).values
+            features = structure.terms[k + 1]
+            # Keep the bins in use and the NaN bin, as the shape function does.
+            index = np.ix_(*[
+                np.append(np.arange(mapper.n_bins_non_missing_[f]), mapper.missing_bin_)
+                for f in features
+            ])
+            w = weights[index]
+            magnitude = np.abs(shape)
+            if magnitude.ndim > w.ndim:
+                magnitude = magnitude.mean(axis=-1)
+            importances[k] = np.sum(w * magnitude) / np.sum(w)
+        return importances
 
     # -- scoring and early stopping ---------------------------------------
     def _make_scorer(self, early_stopping):

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._engine.common import Y_DTYPE
 
-__all__ = ["plot_convergence", "staged_loss"]
+__all__ = ["plot_convergence", "plot_shape_functions", "staged_loss"]
 
 
 def _pyplot():
@@ -136,3 +136,85 @@ def _default_label(estimator) -> str:
     if estimator.stage_init == "stacking":
         return f"stacking, momentum={estimator.momentum}"
     return estimator.stage_init
+
+
+def plot_shape_functions(estimator, terms=None, n_cols: int = 3, figsize=None):
+    """One panel per term of an additive model: curves, and pairs as heat maps.
+
+    Parameters
+    ----------
+    estimator : AccelBoostRegressor or AccelBoostClassifier
+        A fitted model whose terms are defined (see ``term_features_``).
+    terms : sequence of int or str, default=None
+        Terms to draw (indices or names); None draws all.
+    n_cols : int, default=3
+        Panels per row.
+    figsize : tuple of float, default=None
+        Figure size; None scales with the number of panels.
+
+    Returns
+    -------
+    axes : list of matplotlib Axes
+        One per term, in the order drawn. A main effect is a step curve over
+        its bins (one line per class for several classes); a pair is a heat
+        map over both features' bins. The NaN bin's value is written in the
+        panel's corner when it differs from zero.
+    """
+    plt = _pyplot()
+    names = estimator.term_names_
+    terms = range(len(names)) if terms is None else terms
+    shapes = [estimator.shape_function(term) for term in terms]
+    n_rows = max(1, -(-len(shapes) // n_cols))
+    figsize = figsize or (4 * min(n_cols, max(len(shapes), 1)), 3 * n_rows)
+    fig, grid = plt.subplots(n_rows, n_cols, figsize=figsize, squeeze=False)
+    axes = list(grid.ravel())
+    for ax in axes[len(shapes):]:
+        ax.set_visible(False)
+    for ax, shape in zip(axes, shapes, strict=False):
+        if len(shape.term) == 1:
+            _draw_main_effect(ax, shape)
+        else:
+            _draw_pair(fig, ax, shape)
+        ax.set_title(shape.name)
+    fig.tight_layout()
+    return axes[: len(shapes)]
+
+
+def _bin_edges(thresholds: np.ndarray) -> np.ndarray:
+    """Edges of a feature's bins for drawing: the cut points, with the two
+    unbounded ends closed one average bin width out."""
+    cuts = thresholds[:-1]  # the last edge is +inf
+    if cuts.size == 0:
+        return np.array([0.0, 1.0])
+    width = (cuts[-1] - cuts[0]) / max(cuts.size - 1, 1) or 1.0
+    return np.concatenate([[cuts[0] - width], cuts, [cuts[-1] + width]])
+
+
+def _draw_main_effect(ax, shape):
+    values = shape.values[:-1]  # without the NaN bin
+    edges = _bin_edges(shape.thresholds[0])
+    columns = values.reshape(len(values), -1)
+    for k in range(columns.shape[1]):
+        label = f"class {k}" if columns.shape[1] > 1 else None
+        ax.stairs(columns[:, k], edges, label=label)
+    if columns.shape[1] > 1:
+        ax.legend()
+    nan_value = np.atleast_1d(shape.values[-1])
+    if np.any(nan_value != 0):
+        ax.text(0.02, 0.95, "NaN: " + ", ".join(f"{v:.3g}" for v in nan_value),
+                transform=ax.transAxes, va="top")
+    ax.set_xlabel(shape.name)
+    ax.set_ylabel("contribution")
+
+
+def _draw_pair(fig, ax, shape):
+    values = shape.values[:-1, :-1]
+    if values.ndim == 3:  # several classes: the first class's surface
+        values = values[..., 0]
+    x_edges, y_edges = (_bin_edges(t) for t in shape.thresholds)
+    mesh = ax.pcolormesh(x_edges, y_edges, values.T, shading="flat")
+    fig.colorbar(mesh, ax=ax)
+    first, second = shape.name.split(" & ")
+    ax.set_xlabel(first)
+    ax.set_ylabel(second)
+

@@ -101,3 +101,26 @@ def test_missing_matplotlib_gives_a_clear_error(regression, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_convergence(model, X, y)
+
+
+def test_plot_shape_functions_draws_each_term():
+    from accelboost.plotting import plot_shape_functions
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 4))
+    y = 3 * (X[:, 0] > 0) * (X[:, 1] > 0) + 0.3 * np.sin(X[:, 2]) + 0.3 * X[:, 3]
+    groups = [[0, 1]] + [[f] for f in range(2, X.shape[1])]
+    model = AccelBoostRegressor(max_iter=20, interaction_cst=groups,
+                                max_leaf_nodes=6).fit(X, y)
+    axes = plot_shape_functions(model)
+    assert any(len(t) == 2 for t in model.term_features_)
+    assert [ax.get_title() for ax in axes] == model.term_names_
+    for ax, features in zip(axes, model.term_features_, strict=True):
+        if len(features) == 1:
+            (stairs,) = ax.patches
+            k = model.term_features_.index(features)
+            assert_allclose(stairs.get_data().values,
+                            model.shape_function(k).values[:-1])
+        else:
+            assert ax.collections, "a pair is drawn as a heat map"
+    plt.close("all")

@@ -13,7 +13,8 @@ from .common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
 
 
 @njit(inline="always")
-def _leaf_value(nodes, root, x_row, binned, missing_bin):
+def _leaf_index(nodes, root, x_row, binned, missing_bin):
+    """Index in ``nodes`` of the leaf that ``x_row`` reaches in the tree at ``root``."""
     # Fields by subscript, which also works on NumPy records when the kernels
     # run as plain Python (NUMBA_DISABLE_JIT=1).
     node_idx = root
@@ -21,7 +22,7 @@ def _leaf_value(nodes, root, x_row, binned, missing_bin):
         node = nodes[node_idx]
         left = node["left"]
         if left == 0:
-            return node["threshold"]
+            return node_idx
         x = x_row[node["feature_idx"]]
         if binned:
             is_missing = x == missing_bin
@@ -74,7 +75,40 @@ def add_tree_values(
             root = tree_starts[t]
             column = tree_columns[t]
             for i in range(lo, hi):
-                out[i, column] += _leaf_value(nodes, root, X[i], binned, missing_bin)
+                leaf = _leaf_index(nodes, root, X[i], binned, missing_bin)
+                out[i, column] += nodes[leaf]["threshold"]
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def add_term_values(
+    nodes, tree_starts, tree_columns, node_terms, X, binned, missing_bin, out
+):
+    """``out[i, node_terms[leaf], tree_columns[t]] += leaf value``, all trees.
+
+    Like ``add_tree_values``, but each leaf's value goes to the term of the
+    features split on along its path (``node_terms``, per node), so that the
+    terms of an additive model come apart exactly.
+
+    Parameters
+    ----------
+    nodes, tree_starts, tree_columns, X, binned, missing_bin
+        As for ``add_tree_values`` (all trees are added).
+    node_terms : ndarray of intp, shape (n_nodes,)
+        Term of each leaf (inner nodes are not read).
+    out : ndarray of float64, shape (n_samples, n_terms, n_columns)
+        Updated in place.
+    """
+    n_samples = X.shape[0]
+    n_blocks = (n_samples + _ROW_BLOCK - 1) // _ROW_BLOCK
+    for block in prange(n_blocks):
+        lo = block * _ROW_BLOCK
+        hi = min(n_samples, lo + _ROW_BLOCK)
+        for t in range(tree_starts.shape[0]):
+            root = tree_starts[t]
+            column = tree_columns[t]
+            for i in range(lo, hi):
+                leaf = _leaf_index(nodes, root, X[i], binned, missing_bin)
+                out[i, node_terms[leaf], column] += nodes[leaf]["threshold"]
 
 
 def convert_trees(trees: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
