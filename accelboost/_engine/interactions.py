@@ -15,18 +15,14 @@ on the far side of every cut.
 import numpy as np
 from numba import njit, prange
 
+from .splitting import _score as _newton_score
+
 
 @njit(inline="always")
 def _coarse(code, n_bins_non_missing, missing_bin, n_coarse):
     if code == missing_bin:
         return n_coarse
     return code * n_coarse // n_bins_non_missing
-
-
-@njit(inline="always")
-def _newton_score(sum_g, sum_h, l2):
-    denominator = sum_h + l2
-    return sum_g * sum_g / denominator if denominator > 0.0 else 0.0
 
 
 @njit(parallel=True, nogil=True, cache=True)
