@@ -15,7 +15,7 @@ on the far side of every cut.
 import numpy as np
 from numba import njit, prange
 
-from .splitting import _score as _newton_score
+from .splitting import newton_score
 
 
 @njit(inline="always")
@@ -72,7 +72,7 @@ def pair_gains(X_binned, n_bins_non_missing, missing_bin, gradients, hessians,
                     )
         total_g = prefix[size, size, 0]
         total_h = prefix[size, size, 1]
-        parent = _newton_score(total_g, total_h, l2)
+        parent = newton_score(total_g, total_h, l2)
         best = -np.inf
         for a in range(1, size):
             for b in range(1, size):
@@ -86,8 +86,8 @@ def pair_gains(X_binned, n_bins_non_missing, missing_bin, gradients, hessians,
                 if min(h_ll, h_lr, h_rl, h_rr) < min_hessian:
                     continue
                 gain = (
-                    _newton_score(g_ll, h_ll, l2) + _newton_score(g_lr, h_lr, l2)
-                    + _newton_score(g_rl, h_rl, l2) + _newton_score(g_rr, h_rr, l2)
+                    newton_score(g_ll, h_ll, l2) + newton_score(g_lr, h_lr, l2)
+                    + newton_score(g_rl, h_rl, l2) + newton_score(g_rr, h_rr, l2)
                     - parent
                 )
                 if gain > best:

@@ -55,7 +55,8 @@ SplitConstraints = namedtuple(
 
 
 @njit(inline="always")
-def _score(sum_g, sum_h, l2):
+def newton_score(sum_g, sum_h, l2):
+    """``G^2 / (H + lambda)``: twice the loss decrease of a Newton leaf step."""
     denominator = sum_h + l2
     if denominator <= 0.0:
         return 0.0
@@ -89,7 +90,10 @@ def _candidate_gain(g_side, h_side, n_side, node, parent_score, constraints):
     ):
         return -np.inf
     l2 = constraints.l2
-    return _score(g_side, h_side, l2) + _score(g_other, h_other, l2) - parent_score
+    return (
+        newton_score(g_side, h_side, l2) + newton_score(g_other, h_other, l2)
+        - parent_score
+    )
 
 
 @njit(nogil=True, cache=True)
@@ -106,7 +110,7 @@ def _best_split_of_feature(
     # run as plain Python), ``n_bins_non_missing - 2`` wraps around.
     n_bins_non_missing = np.int64(n_bins_non_missing)
     sum_g, sum_h, count = node
-    parent_score = _score(sum_g, sum_h, constraints.l2)
+    parent_score = newton_score(sum_g, sum_h, constraints.l2)
     best_gain = -np.inf
     best_bin = -1
     best_missing_left = False
