@@ -579,10 +579,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
             n_terms, n_classes)`` for classifiers with more than two classes.
             ``intercept_`` plus their sum over terms is the raw prediction.
         """
-        check_is_fitted(self, "_ensemble")
-        X = validate_data(
-            self, X, dtype=[X_DTYPE], ensure_all_finite="allow-nan", reset=False
-        )
+        X = self._predict_input(X)
         return self._terms_at(X, binned=False)
 
     def shape_function(self, term):
@@ -724,19 +721,20 @@ class BaseAccelBoost(BaseEstimator, ABC):
         print(message)
 
     # -- prediction ----------------------------------------------------------
-    def _raw_predict(self, X):
+    def _predict_input(self, X):
+        """``X`` validated for a fitted model (features, dtype, NaN allowed)."""
         check_is_fitted(self, "_ensemble")
-        X = validate_data(
+        return validate_data(
             self, X, dtype=[X_DTYPE], ensure_all_finite="allow-nan", reset=False
         )
+
+    def _raw_predict(self, X):
+        X = self._predict_input(X)
         with numba_threads(effective_n_threads(self.n_threads)):
             return self._ensemble.raw_predict(X)
 
     def _staged_raw_predict(self, X):
-        check_is_fitted(self, "_ensemble")
-        X = validate_data(
-            self, X, dtype=[X_DTYPE], ensure_all_finite="allow-nan", reset=False
-        )
+        X = self._predict_input(X)
         with numba_threads(effective_n_threads(self.n_threads)):
             yield from self._ensemble.staged_raw_predict(X)
 
