@@ -14,8 +14,10 @@ the ensemble grows:
 
 - the plain (unscaled) packed node array grows by appending only the trees
   not packed yet, in buffers that double when full;
-- the coefficient recursion, which the fit loop never needs, runs only when
-  ``coef`` is asked for, over the stages not applied yet;
+- the coefficients, which the fit loop never needs, are computed only when
+  ``coef`` is asked for: in closed form when the policy has one (stacking,
+  one backward pass over the stages), else by the recursion over the
+  stages not applied yet;
 - the folded packing is built from the plain one when ``raw_predict`` needs
   it, and kept until the next stage.
 """
@@ -202,8 +204,11 @@ class TreeEnsemble:
     def coef(self) -> np.ndarray:
         """Weight of each tree in the final model (read-only)."""
         if self._coef is None:
-            self._recursion.advance(self.stages)
-            self._coef = self._recursion.state[0].copy()
+            coef = self.policy.coefficients(self.stages, self.n_outputs)
+            if coef is None:  # no closed form: the recursion on unit vectors
+                self._recursion.advance(self.stages)
+                coef = self._recursion.state[0].copy()
+            self._coef = coef
             self._coef.flags.writeable = False
         return self._coef
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
+from numba import njit
 
 #: Backtracking halves a plain step at most 20 times, then takes no step.
 MIN_STEP_SCALE = 2.0**-20
@@ -245,6 +246,11 @@ class _MomentumPolicy:
             rules.restart == "validation" or rules.hybrid_patience is not None
         )
 
+    def coefficients(self, stages: list, n_outputs: int) -> np.ndarray | None:
+        """Each tree's weight in the model in closed form, or None if the
+        policy has none (the ensemble then runs the recursion)."""
+        return None
+
     def plan(self, schedule: Schedule) -> Stage:
         """The next stage: a plain one once the hybrid switched momentum off."""
         return self._stage(1 if schedule.plain else schedule.index)
@@ -330,6 +336,18 @@ class _MomentumPolicy:
         return Schedule(index=index, plain=plain, best=best), restarted
 
 
+@njit(nogil=True, cache=True)
+def _stacking_weights(momenta, scales, learning_rate):
+    """``nu s_k c_k`` with ``c_k = 1 + beta_{k+1} c_{k+1}``, from the last stage."""
+    n = momenta.shape[0]
+    weights = np.empty(n)
+    chain = 0.0
+    for k in range(n - 1, -1, -1):
+        chain = 1.0 + (momenta[k + 1] * chain if k + 1 < n else 0.0)
+        weights[k] = learning_rate * scales[k] * chain
+    return weights
+
+
 class StackingPolicy(_MomentumPolicy):
     """Each stage starts from ``momentum`` times the previous learner.
 
@@ -368,6 +386,21 @@ class StackingPolicy(_MomentumPolicy):
     def has_momentum(self, stage: Stage) -> bool:
         """Whether the stage differs from a plain step (restarts matter)."""
         return stage.momentum != 0.0
+
+    def coefficients(self, stages: list, n_outputs: int) -> np.ndarray:
+        """Each tree's weight, in O(stages): ``nu s_k c_k``.
+
+        Tree ``k`` enters ``d_k`` with ``nu s_k`` and every later ``d_t``
+        with the product of the momenta since, so its weight in
+        ``F = sum_t d_t`` is ``nu s_k c_k`` with ``c_k = 1 + beta_{k+1}
+        c_{k+1}`` and ``c_T = 1`` (a restart's ``beta = 0`` cuts the chain).
+        Equal to the recursion on unit vectors up to rounding, without its
+        O(stages^2) cost.
+        """
+        momenta = np.array([stage.momentum for stage in stages], dtype=np.float64)
+        scales = np.array([stage.step_scale for stage in stages], dtype=np.float64)
+        weights = _stacking_weights(momenta, scales, float(self.learning_rate))
+        return np.repeat(weights, n_outputs)
 
     def start(self, raw: np.ndarray) -> tuple:
         """State before the first stage: ``(F, d)`` with ``d = 0``."""

@@ -198,13 +198,41 @@ def test_lazy_coefficients_are_the_eager_recursion(name, n_outputs):
     expected = eager_coef(ensemble.policy, n_outputs, stages)
     assert len(ensemble.coef) == 0
 
+    # Stacking's weights come in closed form (a different order of the same
+    # products and sums: equal to rounding); AGBM's from the recursion itself.
+    closed_form = name != "agbm"
+
+    def same(coef, reference):
+        if closed_form:
+            np.testing.assert_allclose(coef, reference, rtol=1e-12, atol=1e-15)
+        else:
+            assert_bits_equal(coef, reference)
+
     def check(ensemble):
         if rng.rand() < 0.4:  # asked now and then: several stages applied at once
-            assert_bits_equal(ensemble.coef, expected[ensemble.n_stages - 1])
+            same(ensemble.coef, expected[ensemble.n_stages - 1])
 
     grow(ensemble, rng, stages, check)
-    assert_bits_equal(ensemble.coef, expected[-1])
+    same(ensemble.coef, expected[-1])
     assert not ensemble.coef.flags.writeable
+
+
+def test_stacking_weights_need_no_recursion_over_the_trees():
+    # 2,000 stages of Nesterov with restarts: the weights come from one
+    # backward pass over the stages, never from a step over all trees.
+    rng = np.random.RandomState(5)
+    policy = CountingPolicy(make_policy(*POLICIES["nesterov"]))
+    ensemble = TreeEnsemble(np.zeros(1), policy)
+    stages = random_stages(rng, policy, 2000)
+    for stage in stages:
+        ensemble.stages.append(stage)  # trees do not enter the weights
+        ensemble.trees.append(random_tree(rng))
+    coef = ensemble.coef
+    assert policy.sizes == [] and coef.shape == (2000,)
+    expected = eager_coef(policy, 1, stages[:200])[-1]
+    head = TreeEnsemble(np.zeros(1), policy)
+    head.stages, head.trees = stages[:200], ensemble.trees[:200]
+    np.testing.assert_allclose(head.coef, expected, rtol=1e-12, atol=1e-15)
 
 
 class CountingPolicy:
@@ -307,11 +335,13 @@ def test_pickle_round_trip(name, when):
     if when == "predicted":
         ensemble.raw_predict(X)
     loaded = pickle.loads(pickle.dumps(ensemble))
-    # Derived caches are not pickled; the coefficient state is, trimmed.
+    # Derived caches are not pickled; the coefficient state is, trimmed
+    # (stacking's closed form never runs the recursion: nothing to keep).
     state = ensemble.__getstate__()
     assert not {"_packed", "_coef", "_folded"} & set(state)
     buffers = state["_recursion"].__getstate__()["_buffers"]
-    assert buffers.shape[-1] == (0 if when == "fresh" else len(ensemble.trees))
+    recursed = when != "fresh" and name == "agbm"
+    assert buffers.shape[-1] == (len(ensemble.trees) if recursed else 0)
     assert_bits_equal(loaded.coef, ensemble.coef)
     assert_bits_equal(loaded.raw_predict(X), ensemble.raw_predict(X))
     assert_bits_equal(
