@@ -506,13 +506,16 @@ class BaseAccelBoost(BaseEstimator, ABC):
 
     # -- terms of an additive model ------------------------------------------
     def _term_structure(self):
-        """The fitted model's terms (cached per fitted ensemble)."""
+        """The fitted model's terms (cached for this ensemble at this size)."""
         check_is_fitted(self, "_ensemble")
         nodes, starts, _ = self._ensemble._plain()
+        # Every fit makes a new ensemble (warm start a copy): a refit with
+        # as many trees must not reuse the old terms.
+        key = (self._ensemble, len(starts))
         cached = getattr(self, "_terms_cache", None)
-        if cached is None or cached[0] != len(starts):
-            self._terms_cache = (len(starts), decompose(nodes, starts))
-        return self._terms_cache[1]
+        if cached is None or cached[0] is not key[0] or cached[1] != key[1]:
+            self._terms_cache = (*key, decompose(nodes, starts))
+        return self._terms_cache[2]
 
     def _training_term_weights(self, train):
         try:

@@ -113,3 +113,14 @@ def test_a_model_with_deeper_interactions_has_no_terms():
         model.predict_terms(X)
     with pytest.raises(ValueError, match="not a sum of main effects and pairs"):
         model.term_importances()
+
+
+def test_a_refit_with_as_many_trees_has_its_own_terms():
+    X, y = _data()
+    model = AccelBoostRegressor(max_iter=10, interaction_cst="no_interactions")
+    assert all(len(t) == 1 for t in model.fit(X, y).term_features_)
+    model.set_params(interaction_cst="pairwise", max_leaf_nodes=6).fit(X, y)
+    assert any(len(t) == 2 for t in model.term_features_)
+    assert_allclose(model.intercept_ + model.predict_terms(X).sum(axis=1),
+                    model.predict(X), rtol=0, atol=1e-10)
+
