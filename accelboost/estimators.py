@@ -549,12 +549,12 @@ class BaseAccelBoost(BaseEstimator, ABC):
         """The raw prediction with every term at zero: the baseline plus trees
         that are a single leaf. ``decision_function`` (regressors: the raw
         prediction) is ``intercept_`` plus the sum of ``predict_terms``."""
-        structure = self._term_structure()
+        self._term_structure()  # raises if the model has no terms
         folded, starts, columns = self._ensemble.folded_arrays()
+        # A tree that is a single leaf splits on nothing: it is all intercept.
+        single = folded["left"][starts] == 0
         intercept = self._ensemble.baseline.copy()
-        for root, column in zip(starts, columns, strict=True):
-            if folded[root]["left"] == 0 and structure.node_terms[root] == 0:
-                intercept[column] += folded[root]["threshold"]
+        np.add.at(intercept, columns[single], folded["threshold"][starts[single]])
         return intercept[0] if intercept.shape[0] == 1 else intercept
 
     def _terms_at(self, X, binned):
