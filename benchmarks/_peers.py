@@ -445,3 +445,108 @@ def warm_up(data: Any, methods, leaves, n_threads: int = 2) -> float:
         for method in methods:
             fit_curve(method, small, 0.1, n_leaves, WARMUP_STAGES, n_threads)
     return time.perf_counter() - tic
+
+
+# -- additive models' peers (python -m benchmarks additive) ---------------------------
+class EBM(Library):
+    """InterpretML's Explainable Boosting Machine (the ``interpret-core``
+    distribution): cyclic boosting of one term at a time, bagged, early
+    stopped on its own validation split. At its defaults but for ``n_jobs``
+    (its default -2 leaves a core idle) and ``random_state``; not in
+    :data:`LIBRARIES` (no staged predictions, no per-stage hook)."""
+
+    name, label, module = "interpret", "EBM", "interpret"
+    classes = ("interpret.glassbox:ExplainableBoostingRegressor",
+               "interpret.glassbox:ExplainableBoostingClassifier")
+    distribution = "interpret-core"
+
+    def version(self):
+        import importlib.metadata
+
+        return importlib.metadata.version(self.distribution)
+
+    def params(self, task, n_trees=None, *, n_threads=2, seed=0, **settings):
+        """``n_jobs``, ``random_state`` and ``settings`` (the rest: EBM's
+        defaults); ``n_trees`` is ignored (EBM stops itself)."""
+        if task not in ("regression", "binary"):
+            raise ValueError(f"task must be 'regression' or 'binary', got {task!r}")
+        return {"n_jobs": usable_cpus() if n_threads is None else n_threads,
+                "random_state": seed, **settings}
+
+    def fitted(self, model):
+        """The longest bag's boosting steps (``best_iteration_`` summed over
+        the main-effect and pair stages)."""
+        return int(np.asarray(model.best_iteration_).sum(axis=0).max())
+
+
+class EarlyStopped:
+    """A LightGBM estimator fitted with early stopping on a held-out share of
+    its training rows (stratified for classification), as scikit-learn's
+    ``validation_fraction`` does: LightGBM has no internal split. The
+    prediction uses the best iteration; ``n_iter_`` is that iteration.
+
+    Parameters
+    ----------
+    estimator : LGBMRegressor or LGBMClassifier
+        The unfitted model (its ``n_estimators`` is the stage cap).
+    validation_fraction : float, default=0.15
+        Share of the training rows held out.
+    n_iter_no_change : int, default=10
+        Patience, in iterations without improvement of the validation loss.
+    random_state : int, default=0
+        Seed of the split.
+    """
+
+    def __init__(self, estimator: Any, validation_fraction: float = 0.15,
+                 n_iter_no_change: int = 10, random_state: int = 0):
+        self.estimator = estimator
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The wrapper's settings and, with ``deep``, the estimator's as
+        ``estimator__NAME``."""
+        params = {"estimator": self.estimator,
+                  "validation_fraction": self.validation_fraction,
+                  "n_iter_no_change": self.n_iter_no_change,
+                  "random_state": self.random_state}
+        if deep:
+            params.update({f"estimator__{k}": v for k, v in
+                           self.estimator.get_params().items()})
+        return params
+
+    def set_params(self, **params: Any) -> EarlyStopped:
+        """Set the wrapper's settings, or the estimator's as ``estimator__NAME``."""
+        inner = {k.removeprefix("estimator__"): v for k, v in params.items()
+                 if k.startswith("estimator__")}
+        if inner:
+            self.estimator.set_params(**inner)
+        for key, value in params.items():
+            if not key.startswith("estimator__"):
+                setattr(self, key, value)
+        return self
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> EarlyStopped:
+        """Split, then fit the estimator with early stopping on the held-out part."""
+        import lightgbm
+        from sklearn.base import clone, is_classifier
+        from sklearn.model_selection import train_test_split
+
+        X_fit, X_val, y_fit, y_val = train_test_split(
+            X, y, test_size=self.validation_fraction, random_state=self.random_state,
+            stratify=y if is_classifier(self.estimator) else None)
+        self.model_ = clone(self.estimator).fit(
+            X_fit, y_fit, eval_set=[(X_val, y_val)],
+            callbacks=[lightgbm.early_stopping(self.n_iter_no_change, verbose=False)])
+        self.n_iter_ = int(self.model_.best_iteration_ or
+                           self.model_.booster_.current_iteration())
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The fitted model's predictions (at its best iteration)."""
+        return self.model_.predict(X)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """The fitted model's class probabilities (at its best iteration)."""
+        return self.model_.predict_proba(X)
