@@ -529,6 +529,8 @@ class EarlyStopped:
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> EarlyStopped:
         """Split, then fit the estimator with early stopping on the held-out part."""
+        import inspect
+
         import lightgbm
         from sklearn.base import clone, is_classifier
         from sklearn.model_selection import train_test_split
@@ -536,9 +538,13 @@ class EarlyStopped:
         X_fit, X_val, y_fit, y_val = train_test_split(
             X, y, test_size=self.validation_fraction, random_state=self.random_state,
             stratify=y if is_classifier(self.estimator) else None)
-        self.model_ = clone(self.estimator).fit(
-            X_fit, y_fit, eval_set=[(X_val, y_val)],
-            callbacks=[lightgbm.early_stopping(self.n_iter_no_change, verbose=False)])
+        model = clone(self.estimator)
+        # LightGBM 4.7 renamed eval_set to eval_X, eval_y (the old name warns).
+        held_out = ({"eval_X": (X_val,), "eval_y": (y_val,)}
+                    if "eval_X" in inspect.signature(model.fit).parameters
+                    else {"eval_set": [(X_val, y_val)]})
+        self.model_ = model.fit(X_fit, y_fit, **held_out, callbacks=[
+            lightgbm.early_stopping(self.n_iter_no_change, verbose=False)])
         self.n_iter_ = int(self.model_.best_iteration_ or
                            self.model_.booster_.current_iteration())
         return self
