@@ -6,7 +6,9 @@
 * ``speed engine``, ``speed contention``, ``speed stages``: fit and predict
   speed, fit time with one core busy, per-stage time of long fits
   (:mod:`benchmarks.speed`);
-* ``evidence``: the acceleration evidence grid (:mod:`benchmarks.evidence`).
+* ``evidence``: the acceleration evidence grid (:mod:`benchmarks.evidence`);
+* ``additive``: accelboost's additive models against EBM and one-feature
+  HistGradientBoosting and LightGBM (:mod:`benchmarks.additive`).
 
 ``python -m benchmarks SUBCOMMAND --help`` lists a subcommand's options.
 """
@@ -17,12 +19,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("compare", "speed", "evidence")
+SUBCOMMANDS = ("compare", "speed", "evidence", "additive")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``compare`` and ``speed`` (``evidence`` parses its own)."""
-    from . import compare, speed
+    """The parser of ``compare``, ``speed`` and ``additive`` (``evidence``
+    parses its own)."""
+    from . import additive, compare, speed
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -37,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_arguments(sub.add_parser(
         "speed", help="engine speed, one busy core, long fits",
         description=speed.__doc__.split("\n\n")[0]))
+    additive.add_arguments(sub.add_parser(
+        "additive", help="additive models against EBM",
+        description=additive.__doc__.split("\n\n")[0].split(": ", 1)[1]))
     sub.add_parser("evidence", add_help=False,
                    help="the acceleration evidence grid (see evidence --help)")
     return parser
