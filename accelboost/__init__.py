@@ -5,8 +5,15 @@ Each new stage of the additive ensemble can start from the previous learner
 space; starting from zero is plain gradient boosting.
 """
 
+from .additive import AdditiveBoostClassifier, AdditiveBoostRegressor
 from .estimators import AccelBoostClassifier, AccelBoostRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["AccelBoostClassifier", "AccelBoostRegressor", "__version__"]
+__all__ = [
+    "AccelBoostClassifier",
+    "AccelBoostRegressor",
+    "AdditiveBoostClassifier",
+    "AdditiveBoostRegressor",
+    "__version__",
+]

@@ -12,6 +12,7 @@ of floating-point additions).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
@@ -60,10 +61,16 @@ class TermStructure:
         The terms; ``terms[0]`` is the empty one (single-leaf trees).
     node_terms : ndarray of intp
         Term index of every leaf of the packed nodes (0 for inner nodes).
+    cuts : list of tuple of ndarray
+        Per term, per feature of the term, the sorted distinct split
+        thresholds on the paths to the term's leaves: the term is constant
+        between consecutive cuts, so it is known exactly from its values on
+        the cells they delimit.
     """
 
     terms: list
     node_terms: np.ndarray
+    cuts: list
 
 
 def decompose(nodes: np.ndarray, starts: np.ndarray) -> TermStructure:
@@ -89,15 +96,20 @@ def decompose(nodes: np.ndarray, starts: np.ndarray) -> TermStructure:
         a sum of main effects and pairs.
     """
     leaf_sets = np.empty(len(nodes), dtype=object)
+    path_cuts = {}  # term -> {feature: set of thresholds}
     for root in starts:
-        stack = [(int(root), ())]
+        stack = [(int(root), (), ())]
         while stack:
-            i, used = stack.pop()
+            i, used, splits = stack.pop()
             left = int(nodes[i]["left"])
             if left == 0:
                 leaf_sets[i] = used
+                term_cuts = path_cuts.setdefault(used, {})
+                for f, threshold in splits:
+                    term_cuts.setdefault(f, set()).add(threshold)
                 continue
             feature = int(nodes[i]["feature_idx"])
+            splits = splits + ((feature, float(nodes[i]["threshold"])),)
             path = used if feature in used else tuple(sorted(used + (feature,)))
             if len(path) > 2:
                 raise ValueError(
@@ -106,7 +118,8 @@ def decompose(nodes: np.ndarray, starts: np.ndarray) -> TermStructure:
                     "interaction_cst='no_interactions' or 'pairwise', stumps, "
                     "or trees of depth 2."
                 )
-            stack += [(int(root) + left, path), (int(root) + left + 1, path)]
+            stack += [(int(root) + left, path, splits),
+                      (int(root) + left + 1, path, splits)]
     found = {t for t in leaf_sets if t is not None}
     terms = [_INTERCEPT] + sorted(found - {_INTERCEPT}, key=lambda t: (len(t), t))
     index = {term: k for k, term in enumerate(terms)}
@@ -114,7 +127,11 @@ def decompose(nodes: np.ndarray, starts: np.ndarray) -> TermStructure:
     for i, term in enumerate(leaf_sets):
         if term is not None:
             node_terms[i] = index[term]
-    return TermStructure(terms, node_terms)
+    cuts = [
+        tuple(np.array(sorted(path_cuts.get(term, {}).get(f, ()))) for f in term)
+        for term in terms
+    ]
+    return TermStructure(terms, node_terms, cuts)
 
 
 def term_values(structure, folded, starts, columns, X, binned, missing_bin,
@@ -210,3 +227,123 @@ def training_weights(structure: TermStructure, X_binned: np.ndarray,
                              minlength=n_bins ** len(term))
         weights.append(counts.reshape((n_bins,) * len(term)))
     return weights
+
+
+class TermsMixin:
+    """The term-centred API shared by every model that is a sum of terms.
+
+    The model supplies ``term_features_``, ``shape_function(index)`` and
+    ``_term_bin_weights(index)`` (the training weight of each cell of the
+    term's shape function, shaped like its values without a class axis).
+    """
+
+    @property
+    def term_names_(self) -> list:
+        """Name of each term: feature names (``x3`` without them), joined by " & "."""
+        names = getattr(self, "feature_names_in_", None)
+        return [
+            " & ".join(str(names[f]) if names is not None else f"x{f}" for f in term)
+            for term in self.term_features_
+        ]
+
+    def _term_index(self, term) -> int:
+        names = self.term_names_
+        if isinstance(term, str):
+            if term not in names:
+                raise ValueError(f"Unknown term {term!r}; the terms are {names}.")
+            return names.index(term)
+        if not isinstance(term, Integral) or not 0 <= term < len(names):
+            raise ValueError(
+                f"term must be a name or an index in [0, {len(names) - 1}], "
+                f"got {term!r}."
+            )
+        return int(term)
+
+    def term_importances(self) -> np.ndarray:
+        """Mean absolute contribution of each term over the training data.
+
+        EBM's "avg_weight": each bin's (or bin pair's) value weighted by the
+        training weight that fell into it; for several classes, averaged
+        over classes.
+
+        Returns
+        -------
+        importances : ndarray of shape (n_terms,)
+        """
+        importances = np.empty(len(self.term_features_))
+        for k in range(len(importances)):
+            weights = self._term_bin_weights(k)
+            magnitude = np.abs(self.shape_function(k).values)
+            if magnitude.ndim > weights.ndim:
+                magnitude = magnitude.mean(axis=-1)
+            importances[k] = np.sum(weights * magnitude) / np.sum(weights)
+        return importances
+
+
+@dataclass(frozen=True)
+class TermTable:
+    """One term of a fitted additive model as a lookup table over bin codes.
+
+    Attributes
+    ----------
+    features : tuple of int
+        The term's features.
+    cell_of_bin : tuple of ndarray of intp
+        Per feature, the cell of every bin code (``missing_bin + 1`` codes;
+        the NaN code maps to the last cell).
+    edges : tuple of ndarray
+        Per feature, the upper edge (raw value) of each non-missing cell,
+        +inf for the last.
+    values : ndarray
+        The term's value on each cell, shape ``(n_cells_j, [n_cells_k,]
+        [n_outputs])`` with the NaN cell last along each feature axis; the
+        output axis only for several outputs.
+    weights : ndarray
+        Training weight of each cell (the values' shape without outputs).
+    """
+
+    features: tuple
+    cell_of_bin: tuple
+    edges: tuple
+    values: np.ndarray
+    weights: np.ndarray
+
+    def cells(self, binned: np.ndarray) -> tuple:
+        """The cell indices of each row of ``binned`` along each feature."""
+        return tuple(
+            cell_of_bin[binned[:, f]]
+            for f, cell_of_bin in zip(self.features, self.cell_of_bin, strict=True)
+        )
+
+    def lookup(self, binned: np.ndarray) -> np.ndarray:
+        """The term's value at each row of ``binned``."""
+        return self.values[self.cells(binned)]
+
+
+def cut_cells(cut_bins: np.ndarray, n_bins_non_missing: int,
+              missing_bin: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cells delimited by cuts on one feature's bins.
+
+    Parameters
+    ----------
+    cut_bins : ndarray of int
+        Sorted distinct bins ``c``: a cut after bin ``c`` (bins ``<= c`` on
+        one side).
+    n_bins_non_missing : int
+        Bins in use.
+    missing_bin : int
+        Bin code of NaN.
+
+    Returns
+    -------
+    cell_of_bin : ndarray of intp, shape (missing_bin + 1,)
+        The cell of every bin code; NaN's cell is the last one.
+    first_bins : ndarray of intp
+        The lowest bin of each non-missing cell, then ``missing_bin``.
+    """
+    cut_bins = np.asarray(cut_bins, dtype=np.intp)
+    cut_bins = cut_bins[cut_bins < n_bins_non_missing - 1]
+    cell_of_bin = np.searchsorted(cut_bins, np.arange(missing_bin + 1), side="left")
+    cell_of_bin[missing_bin] = len(cut_bins) + 1
+    first_bins = np.concatenate([[0], cut_bins + 1, [missing_bin]])
+    return cell_of_bin.astype(np.intp), first_bins.astype(np.intp)

@@ -41,6 +41,7 @@ from ._fitter import StageFitter
 from ._stages import MomentumRules, Schedule, make_policy
 from ._terms import (
     ShapeFunction,
+    TermsMixin,
     bin_grid,
     decompose,
     term_values,
@@ -55,7 +56,7 @@ _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
 _SCORER_SUBSAMPLE = 10_000
 
 
-class BaseAccelBoost(BaseEstimator, ABC):
+class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
     """Shared fit loop of the accelboost estimators (not for direct use)."""
 
     _parameter_constraints: dict = {
@@ -536,15 +537,6 @@ class BaseAccelBoost(BaseEstimator, ABC):
         return list(self._term_structure().terms[1:])
 
     @property
-    def term_names_(self):
-        """Name of each term: feature names (``x3`` without them), joined by " & "."""
-        names = getattr(self, "feature_names_in_", None)
-        return [
-            " & ".join(str(names[f]) if names is not None else f"x{f}" for f in term)
-            for term in self.term_features_
-        ]
-
-    @property
     def intercept_(self):
         """The raw prediction with every term at zero: the baseline plus trees
         that are a single leaf. ``decision_function`` (regressors: the raw
@@ -616,30 +608,7 @@ class BaseAccelBoost(BaseEstimator, ABC):
             values=values.reshape(sizes + values.shape[1:]),
         )
 
-    def _term_index(self, term):
-        names = self.term_names_
-        if isinstance(term, str):
-            if term not in names:
-                raise ValueError(f"Unknown term {term!r}; the terms are {names}.")
-            return names.index(term)
-        if not isinstance(term, Integral) or not 0 <= term < len(names):
-            raise ValueError(
-                f"term must be a name or an index in [0, {len(names) - 1}], "
-                f"got {term!r}."
-            )
-        return int(term)
-
-    def term_importances(self):
-        """Mean absolute contribution of each term over the training data.
-
-        EBM's "avg_weight": each bin's (or bin pair's) value weighted by the
-        training weight that fell into it; for several classes, averaged
-        over classes.
-
-        Returns
-        -------
-        importances : ndarray of shape (n_terms,)
-        """
+    def _term_bin_weights(self, index):
         structure = self._term_structure()
         if getattr(self, "_term_weights", None) is None or len(
             self._term_weights
@@ -648,22 +617,13 @@ class BaseAccelBoost(BaseEstimator, ABC):
                 "term_importances needs the training bin weights of an additive "
                 "fit; refit the model."
             )
-        importances = np.empty(len(structure.terms) - 1)
         mapper = self._bin_mapper
-        for k, weights in enumerate(self._term_weights):
-            shape = self.shape_function(k).values
-            features = structure.terms[k + 1]
-            # Keep the bins in use and the NaN bin, as the shape function does.
-            index = np.ix_(*[
-                np.append(np.arange(mapper.n_bins_non_missing_[f]), mapper.missing_bin_)
-                for f in features
-            ])
-            w = weights[index]
-            magnitude = np.abs(shape)
-            if magnitude.ndim > w.ndim:
-                magnitude = magnitude.mean(axis=-1)
-            importances[k] = np.sum(w * magnitude) / np.sum(w)
-        return importances
+        # Keep the bins in use and the NaN bin, as the shape function does.
+        cells = np.ix_(*[
+            np.append(np.arange(mapper.n_bins_non_missing_[f]), mapper.missing_bin_)
+            for f in structure.terms[index + 1]
+        ])
+        return self._term_weights[index][cells]
 
     # -- scoring and early stopping ---------------------------------------
     def _make_scorer(self, early_stopping):
@@ -1299,7 +1259,8 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self._labels(self._raw_predict(X))
+        raw = self._raw_predict(X)
+        return _labels_from_raw(self.classes_, raw)
 
     def staged_predict(self, X):
         """Yield the predicted labels after each stage.
@@ -1314,11 +1275,15 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         labels : ndarray of shape (n_samples,)
         """
         for raw in self._staged_raw_predict(X):
-            yield self._labels(raw)
+            yield _labels_from_raw(self.classes_, raw)
 
-    def _labels(self, raw):
-        # Decide on the raw scores, not on rounded probabilities, so that
-        # predict always agrees with decision_function.
-        if raw.shape[1] == 1:
-            return self.classes_[(raw[:, 0] > 0).astype(np.intp)]
-        return self.classes_[np.argmax(raw, axis=1)]
+
+def _labels_from_raw(classes: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Class labels decided on raw scores of shape (n, 1) or (n, n_classes).
+
+    Deciding on the raw scores, not on rounded probabilities, keeps predict
+    in agreement with decision_function.
+    """
+    if raw.shape[1] == 1:
+        return classes[(raw[:, 0] > 0).astype(np.intp)]
+    return classes[np.argmax(raw, axis=1)]

@@ -143,7 +143,7 @@ def plot_shape_functions(estimator, terms=None, n_cols: int = 3, figsize=None):
 
     Parameters
     ----------
-    estimator : AccelBoostRegressor or AccelBoostClassifier
+    estimator : AdditiveBoostRegressor, AdditiveBoostClassifier, or an AccelBoost model
         A fitted model whose terms are defined (see ``term_features_``).
     terms : sequence of int or str, default=None
         Terms to draw (indices or names); None draws all.

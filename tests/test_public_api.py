@@ -8,7 +8,7 @@ import pkgutil
 import accelboost
 
 #: Modules meant for users; any other module must start with an underscore.
-PUBLIC_MODULES = {"callbacks", "estimators", "plotting"}
+PUBLIC_MODULES = {"additive", "callbacks", "estimators", "plotting"}
 
 
 def test_only_user_facing_modules_lack_an_underscore():
@@ -19,14 +19,15 @@ def test_only_user_facing_modules_lack_an_underscore():
 
 def test_the_top_level_exports_the_estimators():
     assert sorted(accelboost.__all__) == [
-        "AccelBoostClassifier", "AccelBoostRegressor", "__version__"
+        "AccelBoostClassifier", "AccelBoostRegressor", "AdditiveBoostClassifier",
+        "AdditiveBoostRegressor", "__version__",
     ]
     for name in accelboost.__all__:
         assert hasattr(accelboost, name)
 
 
 def test_public_modules_declare_what_they_export():
-    for name in PUBLIC_MODULES - {"estimators"}:
+    for name in PUBLIC_MODULES - {"additive", "estimators"}:
         module = importlib.import_module(f"accelboost.{name}")
         assert module.__all__, name
         for exported in module.__all__:

@@ -10,13 +10,20 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from accelboost import AccelBoostClassifier, AccelBoostRegressor  # noqa: E402
+from accelboost import (  # noqa: E402
+    AccelBoostClassifier,
+    AccelBoostRegressor,
+    AdditiveBoostClassifier,
+    AdditiveBoostRegressor,
+)
 
 
 @parametrize_with_checks(
     [
         AccelBoostRegressor(max_iter=20, random_state=0),
         AccelBoostClassifier(max_iter=20, random_state=0),
+        AdditiveBoostRegressor(max_iter=20, interactions=2, random_state=0),
+        AdditiveBoostClassifier(max_iter=20, interactions=2, random_state=0),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -102,8 +102,11 @@ def rank_pairs(X_binned, n_bins_non_missing, missing_bin, gradients, hessians,
 
     Parameters
     ----------
-    X_binned, n_bins_non_missing, missing_bin, gradients, hessians
+    X_binned, n_bins_non_missing, missing_bin
         As for ``pair_gains``.
+    gradients, hessians : ndarray of shape (n_samples,) or (n_outputs, n_samples)
+        At the current model; with several outputs (classes) a pair's gain
+        is the sum of its gains on each.
     n_coarse : int, default=32
         Coarse bins per feature (EBM bins pairs into 32).
     l2 : float, default=0.0
@@ -124,10 +127,179 @@ def rank_pairs(X_binned, n_bins_non_missing, missing_bin, gradients, hessians,
     features = np.sort(np.asarray(features, dtype=np.intp))
     j, k = np.triu_indices(len(features), 1)
     pairs = np.column_stack([features[j], features[k]]).astype(np.intp)
-    gains = np.empty(len(pairs))
-    pair_gains(X_binned, n_bins_non_missing, missing_bin,
-               np.ascontiguousarray(gradients, dtype=np.float64),
-               np.ascontiguousarray(hessians, dtype=np.float64),
-               pairs, n_coarse, l2, min_hessian, gains)
+    gains = np.zeros(len(pairs))
+    output_gains = np.empty(len(pairs))
+    for g, h in zip(np.atleast_2d(gradients), np.atleast_2d(hessians), strict=True):
+        pair_gains(X_binned, n_bins_non_missing, missing_bin,
+                   np.ascontiguousarray(g, dtype=np.float64),
+                   np.ascontiguousarray(h, dtype=np.float64),
+                   pairs, n_coarse, l2, min_hessian, output_gains)
+        gains += output_gains
     order = np.argsort(-gains, kind="stable")
     return pairs[order], gains[order]
+
+
+def coarse_codes(X_binned, n_bins_non_missing, missing_bin, n_coarse: int = 32):
+    """Every bin code coarsened to at most ``n_coarse`` bins (NaN: ``n_coarse``).
+
+    Parameters
+    ----------
+    X_binned : ndarray of shape (n_samples, n_features)
+        Binned data.
+    n_bins_non_missing : ndarray of shape (n_features,)
+        Bins in use per feature.
+    missing_bin : int
+        Bin code of NaN.
+    n_coarse : int, default=32
+        Coarse bins per feature.
+
+    Returns
+    -------
+    coarse : ndarray of uint8, shape (n_samples, n_features)
+        The coarse codes, Fortran order, as ``pair_gains`` forms them.
+    """
+    binned = np.asarray(X_binned, dtype=np.intp)
+    coarse = binned * n_coarse // np.asarray(n_bins_non_missing, dtype=np.intp)
+    coarse[binned == missing_bin] = n_coarse
+    return np.asfortranarray(coarse.astype(np.uint8))
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def pair_histograms(coarse, pairs, gradients, hessians, weights, out):
+    """Gradient, hessian and weight sums on each pair's coarse grid.
+
+    Parameters
+    ----------
+    coarse : ndarray of uint8, shape (n_samples, n_features)
+        Coarse codes (``coarse_codes``).
+    pairs : ndarray of intp, shape (n_pairs, 2)
+        Feature pairs ``(j, k)``.
+    gradients, hessians, weights : ndarray of float64, shape (n_samples,)
+        Per-sample sums to histogram.
+    out : ndarray of float64, shape (n_pairs, size, size, 3)
+        Overwritten: ``out[p, a, b]`` sums the rows with coarse code ``a``
+        on ``j`` and ``b`` on ``k``. Each pair is one thread's, and its rows
+        are summed in order, so the sums do not depend on the thread count.
+    """
+    for p in prange(pairs.shape[0]):
+        j = pairs[p, 0]
+        k = pairs[p, 1]
+        out[p] = 0.0
+        for i in range(coarse.shape[0]):
+            a = coarse[i, j]
+            b = coarse[i, k]
+            out[p, a, b, 0] += gradients[i]
+            out[p, a, b, 1] += hessians[i]
+            out[p, a, b, 2] += weights[i]
+
+
+@njit(nogil=True, cache=True)
+def _best_cut(sums, l2, min_weight):
+    """Best cut of a 1-D histogram ``sums`` (size, 3): (score, cut).
+
+    ``cut == -1`` leaves it whole (no admissible cut does better).
+    """
+    total_g = 0.0
+    total_h = 0.0
+    total_w = 0.0
+    for b in range(sums.shape[0]):
+        total_g += sums[b, 0]
+        total_h += sums[b, 1]
+        total_w += sums[b, 2]
+    best = newton_score(total_g, total_h, l2)
+    cut = -1
+    g = 0.0
+    h = 0.0
+    w = 0.0
+    for b in range(sums.shape[0] - 1):
+        g += sums[b, 0]
+        h += sums[b, 1]
+        w += sums[b, 2]
+        if w < min_weight or total_w - w < min_weight:
+            continue
+        score = newton_score(g, h, l2) + newton_score(total_g - g, total_h - h, l2)
+        if score > best:
+            best = score
+            cut = b
+    return best, cut
+
+
+@njit(nogil=True, cache=True)
+def best_pair_tree(hist, l2, min_weight):
+    """EBM's pair tree on one coarse grid: a cut on one feature, then in each
+    half its own cut on the other.
+
+    Parameters
+    ----------
+    hist : ndarray of float64, shape (size, size, 3)
+        Gradient, hessian and weight sums (``pair_histograms``); the last
+        code along each axis is NaN's, on the far side of every cut.
+    l2 : float
+        L2 penalty inside the Newton steps.
+    min_weight : float
+        Minimum weight of every leaf.
+
+    Returns
+    -------
+    gain : float
+        Score of the four (or fewer) leaves minus the parent's; -inf if no
+        admissible tree.
+    tree : ndarray of intp, shape (4,)
+        ``(axis, root_cut, cut_low, cut_high)``: codes ``<= root_cut``
+        along ``axis`` form the low half, and each half is cut along the
+        other axis after its cut (-1: not cut).
+    """
+    size = hist.shape[0]
+    parent = _best_cut(hist.sum(axis=0), l2, np.inf)[0]
+    best = -np.inf
+    tree = np.full(4, -1, dtype=np.intp)
+    for axis in range(2):
+        grid = hist if axis == 0 else hist.transpose(1, 0, 2)
+        total = np.zeros((size, 3))
+        for a in range(size):
+            total += grid[a]
+        low = np.zeros((size, 3))
+        for a in range(size - 1):
+            low += grid[a]
+            high = total - low
+            if low[:, 2].sum() < min_weight or high[:, 2].sum() < min_weight:
+                continue
+            score_low, cut_low = _best_cut(low, l2, min_weight)
+            score_high, cut_high = _best_cut(high, l2, min_weight)
+            gain = score_low + score_high - parent
+            if gain > best:
+                best = gain
+                tree[0] = axis
+                tree[1] = a
+                tree[2] = cut_low
+                tree[3] = cut_high
+    return best, tree
+
+
+def pair_tree_values(hist: np.ndarray, tree: np.ndarray, l2: float) -> np.ndarray:
+    """The Newton step of each cell of the grid under ``tree``, shape (size, size).
+
+    Parameters
+    ----------
+    hist : ndarray of shape (size, size, 3)
+        The grid's sums.
+    tree : ndarray of intp, shape (4,)
+        From ``best_pair_tree``.
+    l2 : float
+        L2 penalty.
+
+    Returns
+    -------
+    values : ndarray of shape (size, size)
+        ``-G / (H + l2)`` of the leaf holding each cell (axis 0 is ``j``).
+    """
+    axis, root_cut, *cuts = (int(v) for v in tree)
+    grid = hist if axis == 0 else hist.transpose(1, 0, 2)
+    values = np.zeros(grid.shape[:2])
+    halves = (slice(0, root_cut + 1), slice(root_cut + 1, None))
+    for half, cut in zip(halves, cuts, strict=True):
+        sides = (slice(None),) if cut < 0 else (slice(0, cut + 1), slice(cut + 1, None))
+        for side in sides:
+            g, h = grid[half, side, 0].sum(), grid[half, side, 1].sum()
+            values[half, side] = -g / (h + l2) if h + l2 > 0 else 0.0
+    return values if axis == 0 else values.T
