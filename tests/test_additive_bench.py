@@ -165,6 +165,9 @@ def test_feature_stats_find_diamonds_tails_and_codes():
     assert top["feature"] in ("y", "z") and top["value"] > additive.HEAVY_KURTOSIS
     assert stats["kurtosis"]["carat"] < additive.HEAVY_KURTOSIS
     assert additive.coded_columns("nlswork") == []
+    # flights: weekday is made by the loader's preparation, carrier etc. coded.
+    assert additive.coded_columns("flights") == ["carrier", "tailnum", "origin",
+                                                 "dest"]
 
 
 def test_lightgbm_peer_grows_one_feature_per_tree_and_stops_early():
