@@ -184,9 +184,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 PAIRED_EBM = {"mains": "ebm_mains", "pairs": "ebm"}
 EBM_DEFAULT, PLAIN, ACCEL, DEFAULT = ("ebm", "additive_plain", "additive_accel",
                                       "additive_default")
-#: Parameters overridden in the warm-up fits (a few stages on a few rows).
+#: Parameters overridden in the warm-up fits (a few stages on a few rows; EBM
+#: with two bags, so that its worker processes start there).
 WARM_UP = {"accelboost": {"max_iter": 5},
-           "interpret": {"outer_bags": 1, "max_rounds": 20},
+           "interpret": {"outer_bags": 2, "max_rounds": 20},
            "sklearn": {"max_iter": 5}, "lightgbm": {"estimator__n_estimators": 5}}
 WARM_UP_ROWS = 500
 #: EBM parameters the report lists as its defaults.
