@@ -246,3 +246,43 @@ def test_subcommand_end_to_end_and_resumes(tmp_path, capsys):
         main(["additive", *TINY, "--out", str(tmp_path), "--max-train-rows", "900"])
     assert main(["additive", "--out", str(tmp_path), "--report-only"]) == 0
     assert np.all([r["status"] == "ok" for r in _runs(tmp_path, "nlswork")])
+
+
+def test_additive_methods_end_to_end(tmp_path):
+    methods = ("additive_plain", "additive_accel", "additive_default",
+               "additive_default_mains")
+    assert main(["additive", "--datasets", "nlswork,tv16", "--max-train-rows",
+                 "1000", "--repeats", "1", "--learning-rates", "0.3,0.5",
+                 "--methods", ",".join(methods), "--out", str(tmp_path)]) == 0
+    for name in ("nlswork", "tv16"):
+        results = json.loads((tmp_path / f"{name}.json").read_text())
+        runs = {(r["method"], r["learning_rate"]): r for r in results["runs"]}
+        assert len(runs) == 2 + 2 + 1 + 1
+        for r in runs.values():
+            assert r["status"] == "ok", r.get("reason")
+            assert math.isfinite(r["loss"]) and r["fit_s"] > 0
+            assert r["params"]["n_threads"] == 2 and r["params"]["random_state"] == 0
+            if r["interactions"] == "mains":  # one phase: baseline, then stages
+                assert len(r["val_scores"]) == r["n_iter"][0] + 1
+        for lr in (0.3, 0.5):
+            plain, accel = runs[("additive_plain", lr)], runs[("additive_accel", lr)]
+            assert plain["params"]["stage_init"] == "zero"
+            assert accel["params"]["stage_init"] == "stacking"
+            assert plain["interactions"] == accel["interactions"] == "mains"
+            # Same random_state: the same validation rows, the same baseline.
+            assert plain["val_scores"][0] == accel["val_scores"][0]
+        default = runs[("additive_default", None)]
+        assert default["interactions"] == ("mains" if default["params"][
+            "interactions"] == 0 else "pairs")
+        assert runs[("additive_default_mains", None)]["interactions"] == "mains"
+
+        summary = additive.summarize(results)
+        plain = summary["best"]["additive_plain"]
+        assert plain["trees_ratio"] == 1.0
+        assert plain["stage"] == plain["plain_stage"] == int(np.argmax(
+            plain["val_scores"]))
+        for row in summary["rows"]:
+            if row["interactions"] == "mains" and row["method"] != "additive_plain":
+                assert row["plain_stage"] == plain["plain_stage"]
+    report = (tmp_path / "report.md").read_text()
+    assert "additive_accel at most 0.5% worse than additive_plain" in report
