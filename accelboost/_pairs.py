@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._engine.interactions import best_pair_tree, pair_histograms, pair_tree_values
+from ._engine.interactions import best_pair_trees, pair_histograms, pair_tree_values
 from ._engine.loss import Loss, allocate_gradients
 
 
@@ -108,6 +108,8 @@ def boost_pairs(pairs: list, loss: Loss, train: PairPart, val: PairPart,
     tables = np.zeros((len(pairs), size, size, n_outputs))
     best_tables = tables.copy()
     hist = np.empty((len(pairs), size, size, 3))
+    gains = np.empty(len(pairs))
+    trees = np.empty((len(pairs), 4), dtype=np.intp)
     weights = (np.ones(len(train.y)) if train.sample_weight is None
                else train.sample_weight)
     gradients, hessians = allocate_gradients(n_outputs, len(train.y))
@@ -123,13 +125,13 @@ def boost_pairs(pairs: list, loss: Loss, train: PairPart, val: PairPart,
                             np.asarray(gradients[output], dtype=np.float64),
                             np.asarray(hessians[output], dtype=np.float64),
                             weights, hist)
-            found = [best_pair_tree(h, params.l2_regularization, params.min_weight)
-                     for h in hist]
-            p = int(np.argmax([gain for gain, _ in found]))
-            if not np.isfinite(found[p][0]):
+            best_pair_trees(hist, params.l2_regularization, params.min_weight,
+                            gains, trees)
+            p = int(np.argmax(gains))
+            if not np.isfinite(gains[p]):
                 continue
             values = params.learning_rate * pair_tree_values(
-                hist[p], found[p][1], params.l2_regularization
+                hist[p], trees[p], params.l2_regularization
             )
             tables[p, :, :, output] += values
             train.add(pairs[p], output, values)

@@ -327,8 +327,8 @@ def cut_cells(cut_bins: np.ndarray, n_bins_non_missing: int,
     Parameters
     ----------
     cut_bins : ndarray of int
-        Sorted distinct bins ``c``: a cut after bin ``c`` (bins ``<= c`` on
-        one side).
+        Bins ``c``, in any order and possibly repeated: a cut after bin
+        ``c`` (bins ``<= c`` on one side).
     n_bins_non_missing : int
         Bins in use.
     missing_bin : int
@@ -341,7 +341,7 @@ def cut_cells(cut_bins: np.ndarray, n_bins_non_missing: int,
     first_bins : ndarray of intp
         The lowest bin of each non-missing cell, then ``missing_bin``.
     """
-    cut_bins = np.asarray(cut_bins, dtype=np.intp)
+    cut_bins = np.unique(np.asarray(cut_bins, dtype=np.intp))
     cut_bins = cut_bins[cut_bins < n_bins_non_missing - 1]
     cell_of_bin = np.searchsorted(cut_bins, np.arange(missing_bin + 1), side="left")
     cell_of_bin[missing_bin] = len(cut_bins) + 1

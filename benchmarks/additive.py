@@ -65,7 +65,7 @@ SCHEMA_VERSION = 1
 #: Default tables, learning-rate grid of the tuned methods, repeats (wall
 #: time is their median), threads, seed.
 DATASETS = _data.EVIDENCE_DATASETS
-LEARNING_RATES = (0.1, 0.3, 0.5)
+LEARNING_RATES = (0.1, 0.2, 0.3, 0.5)
 REPEATS = 3
 N_THREADS = 2
 SEED = 0

@@ -46,7 +46,7 @@ def test_plain_additive_equals_plain_one_feature_boosting():
     X, y = make_data(n=2000, interaction=False)
     params = dict(learning_rate=0.3, max_iter=60, max_leaf_nodes=3,
                   min_samples_leaf=20, max_bins=200, early_stopping=False)
-    additive = AdditiveBoostRegressor(stage_init="zero", interactions=0,
+    additive = AdditiveBoostRegressor(stage_init="zero", interactions=0, n_bags=1,
                                       random_state=0, **params).fit(X, y)
     plain = AccelBoostRegressor(stage_init="zero", interaction_cst="no_interactions",
                                 random_state=0, **params).fit(X, y)
@@ -123,7 +123,8 @@ def test_the_model_does_not_depend_on_the_thread_count():
 
 def test_bags_differ_and_average():
     X, y = make_data()
-    one = AdditiveBoostRegressor(interactions=0, random_state=0, max_iter=200)
+    one = AdditiveBoostRegressor(interactions=0, n_bags=1, random_state=0,
+                                 max_iter=200)
     three = AdditiveBoostRegressor(interactions=0, n_bags=3, random_state=0,
                                    max_iter=200)
     one.fit(X, y)
@@ -177,3 +178,27 @@ def test_plot_shape_functions_draws_every_term():
                                    max_iter=100).fit(X, y)
     axes = plot_shape_functions(model)
     assert [ax.get_title() for ax in axes] == model.term_names_
+
+
+def test_stage_counts_and_curves_follow_both_phases():
+    X, y = make_data()
+    model = AdditiveBoostRegressor(interactions=1, random_state=0,
+                                   max_iter=300).fit(X, y)
+    bag = model._bags[0]
+    curve = model.validation_score_[0]
+    # The curve: the baseline, every main-effect stage, every pair stage.
+    assert_array_equal(curve[: bag.n_iter_ + 1], bag.validation_score_)
+    pair_curve = curve[bag.n_iter_ + 1 :]
+    # Pair stages are kept up to the best validation score of the phase.
+    kept = model.n_iter_[0] - bag.n_iter_
+    assert 0 < kept <= len(pair_curve)
+    assert pair_curve[kept - 1] >= pair_curve.max() - model.tol
+
+
+def test_without_early_stopping_every_stage_is_kept():
+    X, y = make_data(n=150)
+    model = AdditiveBoostRegressor(interactions=1, max_iter=40, n_bags=2,
+                                   random_state=0)
+    model.fit(X, y)  # "auto": no early stopping below 200 samples
+    assert_array_equal(model.n_iter_, [80, 80])
+    assert model.validation_score_[0].size == 0

@@ -194,27 +194,27 @@ def pair_histograms(coarse, pairs, gradients, hessians, weights, out):
 
 
 @njit(nogil=True, cache=True)
-def _best_cut(sums, l2, min_weight):
-    """Best cut of a 1-D histogram ``sums`` (size, 3): (score, cut).
+def _best_cut(upper, lower, l2, min_weight):
+    """Best cut of the 1-D histogram ``upper - lower`` (size, 3): (score, cut).
 
     ``cut == -1`` leaves it whole (no admissible cut does better).
     """
     total_g = 0.0
     total_h = 0.0
     total_w = 0.0
-    for b in range(sums.shape[0]):
-        total_g += sums[b, 0]
-        total_h += sums[b, 1]
-        total_w += sums[b, 2]
+    for b in range(upper.shape[0]):
+        total_g += upper[b, 0] - lower[b, 0]
+        total_h += upper[b, 1] - lower[b, 1]
+        total_w += upper[b, 2] - lower[b, 2]
     best = newton_score(total_g, total_h, l2)
     cut = -1
     g = 0.0
     h = 0.0
     w = 0.0
-    for b in range(sums.shape[0] - 1):
-        g += sums[b, 0]
-        h += sums[b, 1]
-        w += sums[b, 2]
+    for b in range(upper.shape[0] - 1):
+        g += upper[b, 0] - lower[b, 0]
+        h += upper[b, 1] - lower[b, 1]
+        w += upper[b, 2] - lower[b, 2]
         if w < min_weight or total_w - w < min_weight:
             continue
         score = newton_score(g, h, l2) + newton_score(total_g - g, total_h - h, l2)
@@ -250,22 +250,27 @@ def best_pair_tree(hist, l2, min_weight):
         other axis after its cut (-1: not cut).
     """
     size = hist.shape[0]
-    parent = _best_cut(hist.sum(axis=0), l2, np.inf)[0]
     best = -np.inf
     tree = np.full(4, -1, dtype=np.intp)
+    # cumulative[a] sums the rows <= a along the root axis: a half's
+    # histogram along the other axis is one row of it, or the last row less
+    # one, with no array built per cut.
+    cumulative = np.empty((size, size, 3))
+    zeros = np.zeros((size, 3))
     for axis in range(2):
         grid = hist if axis == 0 else hist.transpose(1, 0, 2)
-        total = np.zeros((size, 3))
-        for a in range(size):
-            total += grid[a]
-        low = np.zeros((size, 3))
+        cumulative[0] = grid[0]
+        for a in range(1, size):
+            cumulative[a] = cumulative[a - 1] + grid[a]
+        total = cumulative[size - 1]
+        parent = newton_score(total[:, 0].sum(), total[:, 1].sum(), l2)
+        total_w = total[:, 2].sum()
         for a in range(size - 1):
-            low += grid[a]
-            high = total - low
-            if low[:, 2].sum() < min_weight or high[:, 2].sum() < min_weight:
+            low_w = cumulative[a, :, 2].sum()
+            if low_w < min_weight or total_w - low_w < min_weight:
                 continue
-            score_low, cut_low = _best_cut(low, l2, min_weight)
-            score_high, cut_high = _best_cut(high, l2, min_weight)
+            score_low, cut_low = _best_cut(cumulative[a], zeros, l2, min_weight)
+            score_high, cut_high = _best_cut(total, cumulative[a], l2, min_weight)
             gain = score_low + score_high - parent
             if gain > best:
                 best = gain
@@ -274,6 +279,25 @@ def best_pair_tree(hist, l2, min_weight):
                 tree[2] = cut_low
                 tree[3] = cut_high
     return best, tree
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def best_pair_trees(hists, l2, min_weight, gains, trees):
+    """``best_pair_tree`` of every grid of ``hists``, in parallel.
+
+    Parameters
+    ----------
+    hists : ndarray of float64, shape (n_pairs, size, size, 3)
+        One grid per pair.
+    l2, min_weight : float
+        As for ``best_pair_tree``.
+    gains : ndarray of float64, shape (n_pairs,)
+        Overwritten with each pair's gain.
+    trees : ndarray of intp, shape (n_pairs, 4)
+        Overwritten with each pair's tree.
+    """
+    for p in prange(hists.shape[0]):
+        gains[p], trees[p] = best_pair_tree(hists[p], l2, min_weight)
 
 
 def pair_tree_values(hist: np.ndarray, tree: np.ndarray, l2: float) -> np.ndarray:
