@@ -9,6 +9,7 @@ accelerated boosting differ only in the policy object (``_stages``).
 
 import itertools
 import time
+import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
@@ -20,6 +21,7 @@ from sklearn.base import (
     RegressorMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
@@ -289,6 +291,7 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
             scores_stages, warm, policy,
         )
         scorer = self._make_scorer(scores_stages)
+        start_loss = train.loss(self._loss)
         if scores_stages and not self.train_score_:
             self._record_scores(scorer, train, val)
         for _ in range(self._ensemble.n_stages, self.max_iter):
@@ -305,6 +308,7 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
             if stop or (early_stopping and self._should_stop()):
                 break
         self._finish_fit(early_stopping)
+        self._warn_if_diverged(start_loss, train.loss(self._loss))
         self._term_weights = self._training_term_weights(train)
         callbacks.after_fit(self)
 
@@ -404,6 +408,25 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
         if rest:
             groups.append(rest)
         return interaction_groups_matrix(groups, n_features)
+
+    def _warn_if_diverged(self, start_loss, end_loss):
+        """A ConvergenceWarning when the fit ended above the training loss
+        it started from: boosting diverged, and says which parameter to
+        change."""
+        if end_loss <= start_loss:
+            return
+        policy = self._ensemble.policy
+        if policy.accelerated and self.restart not in ("function", "validation"):
+            advice = (f"With restart={self.restart!r} momentum can raise the loss: "
+                      "use restart='function' (the default)")
+        else:
+            advice = "Lower learning_rate or set max_delta_step"
+        warnings.warn(
+            f"The training loss rose from {start_loss:.6g} to {end_loss:.6g} "
+            f"over the fit: boosting diverged. {advice}.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
 
     def _reset_fitted_state(self, X, y, sample_weight, policy):
         self._bin_mapper = BinMapper(
@@ -650,9 +673,15 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
     def _score_with(self, scorer, X, y, sample_weight):
         # The scorer calls predict mid-fit, which needs the public fitted state.
         self.n_iter_ = self._ensemble.n_stages
-        if sample_weight is None:
-            return scorer(self, X, y)
-        return scorer(self, X, y, sample_weight=sample_weight)
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        with warnings.catch_warnings():
+            # X is the user's data, validated into an array: its columns are
+            # the fitted feature names, so the check's warning is spurious.
+            warnings.filterwarnings(
+                "ignore", message="X does not have valid feature names",
+                category=UserWarning,
+            )
+            return scorer(self, X, y, **kwargs)
 
     def _stopping_scores(self):
         return self.validation_score_ if len(self.validation_score_) else (

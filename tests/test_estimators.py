@@ -1,6 +1,7 @@
 """Behaviour of AccelBoostRegressor / AccelBoostClassifier as users see it."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -476,3 +478,43 @@ def test_finer_bins_resolve_finer_curves():
     coarse_mse = mean_squared_error(y_te, coarse.predict(X_te))
     fine_mse = mean_squared_error(y_te, fine.predict(X_te))
     assert fine_mse < 0.8 * coarse_mse, (fine_mse, coarse_mse)
+
+
+@pytest.mark.parametrize("restart", [None, "gradient"])
+def test_a_diverging_fit_warns_and_names_the_restart(restart):
+    X, y = make_classification(2000, random_state=0)
+    model = AccelBoostClassifier(
+        stage_init="stacking", momentum=0.99, restart=restart, learning_rate=1.0,
+        max_leaf_nodes=4, max_iter=200, early_stopping=False,
+    )
+    with pytest.warns(ConvergenceWarning, match="use restart='function'"):
+        model.fit(X, y)
+    # The fitted model is kept, diverged as it is.
+    assert model.n_iter_ == 200
+
+
+def test_the_function_restart_fit_does_not_warn():
+    X, y = make_classification(2000, random_state=0)
+    model = AccelBoostClassifier(
+        stage_init="stacking", momentum=0.99, restart="function",
+        learning_rate=1.0, max_leaf_nodes=4, max_iter=200, early_stopping=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model.fit(X, y)
+
+
+def test_internal_scoring_of_a_dataframe_does_not_warn_about_names():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(500, 3)), columns=["a", "b", "c"])
+    y = X["a"] + rng.normal(size=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = AccelBoostRegressor(max_iter=30, early_stopping=True, scoring="r2")
+        model.fit(X, y)
+    assert len(model.validation_score_) == model.n_iter_ + 1
+    # The user's own predict on an array still gets scikit-learn's warning.
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        model.predict(X.to_numpy())
