@@ -227,6 +227,28 @@ class TreeEnsemble:
         self._coef = None
         self._folded = None
 
+    def split_totals(self, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per feature, the total gain and the number of splits of all trees.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of features.
+
+        Returns
+        -------
+        gains, counts : ndarray of shape (n_features,)
+            Sum of the split gains, and the number of splits, on each feature.
+        """
+        if not self.trees:
+            return np.zeros(n_features), np.zeros(n_features)
+        nodes = np.concatenate(self.trees)
+        splits = nodes[nodes["is_leaf"] == 0]
+        features = splits["feature_idx"].astype(np.intp)
+        gains = np.bincount(features, weights=splits["gain"], minlength=n_features)
+        counts = np.bincount(features, minlength=n_features).astype(np.float64)
+        return gains, counts
+
     def copy(self) -> "TreeEnsemble":
         """A copy that can grow without changing this one."""
         other = TreeEnsemble.__new__(TreeEnsemble)

@@ -93,6 +93,7 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
         "interaction_cst": [
             list, tuple, StrOptions({"pairwise", "no_interactions"}), None
         ],
+        "importance_type": [StrOptions({"gain", "split"})],
     }
 
     @abstractmethod
@@ -125,6 +126,7 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
         agbm_gamma,
         max_delta_step,
         interaction_cst,
+        importance_type,
     ):
         self.loss = loss
         self.learning_rate = learning_rate
@@ -152,6 +154,7 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
         self.agbm_gamma = agbm_gamma
         self.max_delta_step = max_delta_step
         self.interaction_cst = interaction_cst
+        self.importance_type = importance_type
 
     # -- subclass hooks ----------------------------------------------------
     @abstractmethod
@@ -468,6 +471,22 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
         self.best_iteration_ = int(np.argmax(scores)) if early_stopping else (
             self.n_iter_
         )
+
+    @property
+    def feature_importances_(self):
+        """Importance of each feature, from the splits of every tree.
+
+        ``importance_type="gain"``: the total gain of the splits on the
+        feature, normalized to sum to 1 (all zeros when no tree splits).
+        ``"split"``: the number of splits on the feature, as LightGBM counts
+        them. Gains are those of the fit, in each tree's own gradient scale.
+        """
+        check_is_fitted(self, "_ensemble")
+        gains, counts = self._ensemble.split_totals(self.n_features_in_)
+        if self.importance_type == "split":
+            return counts
+        total = gains.sum()
+        return gains / total if total > 0 else gains
 
     @property
     def stage_coef_(self):
@@ -925,6 +944,11 @@ _COMMON_DOC = """
         one more group together. "no_interactions": one feature per tree (an
         additive model); "pairwise": at most two features per path.
 
+    importance_type : {"gain", "split"}, default="gain"
+        What ``feature_importances_`` measures: the total gain of the splits
+        on each feature, normalized to sum to 1, or their number (LightGBM's
+        ``importance_type``).
+
     Attributes
     ----------
     n_iter_ : int
@@ -944,6 +968,8 @@ _COMMON_DOC = """
     validation_score_ : ndarray of shape (n_iter_ + 1,) or (0,)
         Score on the validation data; empty when stages are not scored or
         with ``validation_fraction=None``.
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Importance of each feature (see ``importance_type``).
     stage_coef_ : ndarray of shape (n_trees,)
         Weight of each tree in the final model, after restarts.
     stage_momentum_ : ndarray of shape (n_iter_,)
@@ -1017,6 +1043,7 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         agbm_gamma=0.1,
         max_delta_step=None,
         interaction_cst=None,
+        importance_type="gain",
     ):
         super().__init__(
             loss=loss,
@@ -1045,6 +1072,7 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
             agbm_gamma=agbm_gamma,
             max_delta_step=max_delta_step,
             interaction_cst=interaction_cst,
+            importance_type=importance_type,
         )
 
     def _encode_y(self, y, sample_weight):
@@ -1152,6 +1180,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         agbm_gamma=0.1,
         max_delta_step=None,
         interaction_cst=None,
+        importance_type="gain",
     ):
         super().__init__(
             loss=loss,
@@ -1180,6 +1209,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
             agbm_gamma=agbm_gamma,
             max_delta_step=max_delta_step,
             interaction_cst=interaction_cst,
+            importance_type=importance_type,
         )
 
     def _encode_y(self, y, sample_weight):

@@ -518,3 +518,27 @@ def test_internal_scoring_of_a_dataframe_does_not_warn_about_names():
     # The user's own predict on an array still gets scikit-learn's warning.
     with pytest.warns(UserWarning, match="X does not have valid feature names"):
         model.predict(X.to_numpy())
+
+
+@pytest.mark.parametrize("stage_init", ["zero", "stacking", "agbm"])
+def test_feature_importances_follow_the_splits(stage_init):
+    X, y = make_regression(600, 6, n_informative=2, shuffle=False, random_state=0)
+    model = AccelBoostRegressor(max_iter=40, max_leaf_nodes=4, stage_init=stage_init,
+                                random_state=0).fit(X, y)
+    gain = model.feature_importances_
+    assert gain.shape == (6,) and np.all(gain >= 0)
+    assert_allclose(gain.sum(), 1.0)
+    assert set(np.argsort(gain)[-2:]) == {0, 1}  # the informative features
+    # Split counts: the inner nodes of the packed predictor trees, per feature.
+    nodes, _, _ = model._ensemble._plain()
+    inner = nodes[nodes["left"] != 0]
+    expected = np.bincount(inner["feature_idx"].astype(np.intp), minlength=6)
+    model.set_params(importance_type="split")
+    assert_array_equal(model.feature_importances_, expected)
+
+
+def test_feature_importances_of_a_model_without_splits_are_zero():
+    X = np.zeros((100, 3))
+    y = np.arange(100) % 2
+    model = AccelBoostClassifier(max_iter=5).fit(X, y)
+    assert_array_equal(model.feature_importances_, np.zeros(3))
