@@ -106,7 +106,7 @@ def boost_pairs(pairs: list, loss: Loss, train: PairPart, val: PairPart,
     n_outputs = loss.n_outputs
     pair_array = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
     tables = np.zeros((len(pairs), size, size, n_outputs))
-    best_tables = tables.copy()
+    best_tables = tables.copy() if val is not None else tables
     hist = np.empty((len(pairs), size, size, 3))
     gains = np.empty(len(pairs))
     trees = np.empty((len(pairs), 4), dtype=np.intp)
@@ -114,10 +114,7 @@ def boost_pairs(pairs: list, loss: Loss, train: PairPart, val: PairPart,
                else train.sample_weight)
     gradients, hessians = allocate_gradients(n_outputs, len(train.y))
     scores, best_stage = [], 0
-    if val is None:
-        best_score = np.inf  # nothing to stop on: keep every stage
-    else:
-        best_score = -loss(val.y, val.raw, val.sample_weight)
+    best_score = None if val is None else -loss(val.y, val.raw, val.sample_weight)
     for stage in range(1, params.max_iter + 1):
         loss.gradient_hessian(train.y, train.raw, weights, gradients, hessians)
         for output in range(n_outputs):
@@ -137,8 +134,8 @@ def boost_pairs(pairs: list, loss: Loss, train: PairPart, val: PairPart,
             train.add(pairs[p], output, values)
             if val is not None:
                 val.add(pairs[p], output, values)
-        if val is None:
-            best_tables[...], best_stage = tables, stage
+        if val is None:  # every stage is kept: best_tables is tables
+            best_stage = stage
             continue
         scores.append(-loss(val.y, val.raw, val.sample_weight))
         if scores[-1] > best_score + params.tol:

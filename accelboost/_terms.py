@@ -16,7 +16,6 @@ from numbers import Integral
 
 import numpy as np
 
-from ._engine.common import binned_dtype
 from ._engine.predictor import add_term_values
 
 #: Term 0 collects leaves whose path splits on nothing (trees that are a
@@ -166,32 +165,34 @@ def term_values(structure, folded, starts, columns, X, binned, missing_bin,
     return out
 
 
-def bin_grid(term: tuple, n_bins_non_missing: np.ndarray, missing_bin: int,
-             n_features: int) -> np.ndarray:
-    """Binned rows covering every bin (and the NaN bin) of the term's features.
+def bins_in_use(term: tuple, n_bins_non_missing: np.ndarray,
+                missing_bin: int) -> list:
+    """Per feature of ``term``, its bins in use and then the NaN bin."""
+    return [np.append(np.arange(n_bins_non_missing[f]), missing_bin) for f in term]
+
+
+def bin_grid(term: tuple, axes: list, n_features: int, dtype) -> np.ndarray:
+    """Binned rows covering the given bins of the term's features.
 
     Parameters
     ----------
     term : tuple of int
         One or two feature indices.
-    n_bins_non_missing : ndarray
-        Bins in use per feature.
-    missing_bin : int
-        Bin code of NaN.
+    axes : list of ndarray
+        Per feature of ``term``, the bins to cover (``bins_in_use``: all).
     n_features : int
         Number of features.
+    dtype : dtype
+        Of the grid.
 
     Returns
     -------
     grid : ndarray of shape (n_rows, n_features)
-        Rows in C order over the term's features' bins, the NaN bin last
-        along each; other features are 0 (the term does not read them).
+        Rows in C order over the term's features' bins; other features are
+        0 (the term does not read them).
     """
-    axes = [
-        np.append(np.arange(n_bins_non_missing[f]), missing_bin) for f in term
-    ]
     mesh = np.meshgrid(*axes, indexing="ij")
-    grid = np.zeros((mesh[0].size, n_features), dtype=binned_dtype(missing_bin))
+    grid = np.zeros((mesh[0].size, n_features), dtype=dtype)
     for f, values in zip(term, mesh, strict=True):
         grid[:, f] = values.ravel()
     return grid

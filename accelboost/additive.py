@@ -46,7 +46,7 @@ from ._engine.common import X_DTYPE, Y_DTYPE
 from ._engine.interactions import coarse_codes, rank_pairs
 from ._engine.loss import allocate_gradients
 from ._pairs import PairParams, PairPart, boost_pairs
-from ._terms import ShapeFunction, TermsMixin, TermTable, cut_cells
+from ._terms import ShapeFunction, TermsMixin, TermTable, bin_grid, cut_cells
 from ._threads import effective_n_threads, numba_threads
 from .estimators import (
     AccelBoostClassifier,
@@ -189,8 +189,15 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
         self.validation_score_ = [bag.validation_score_ for bag in bags]
         tables, intercept = _main_effect_tables(bags, mapper, binned, sample_weight)
         if pairs:
-            pair_tables = self._boost_pairs(bags, splits, pairs, mapper, binned,
-                                            codes, y, sample_weight)
+            pair_tables, scores, kept = self._boost_pairs(
+                bags, splits, pairs, mapper, binned, codes, y, sample_weight
+            )
+            self.n_iter_ += kept
+            self.validation_score_ = [
+                np.append(bag_scores, pair_scores)
+                for bag_scores, pair_scores in zip(self.validation_score_, scores,
+                                                   strict=True)
+            ]
             for term, values in zip(pairs, pair_tables, strict=True):
                 table, mean = _pair_table(term, values, mapper, binned, sample_weight)
                 tables.append(table)
@@ -222,7 +229,8 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
 
     def _boost_pairs(self, bags, splits, pairs, mapper, binned, codes, y,
                      sample_weight):
-        """Each bag's pair tables, averaged; the bags' scores grow by the phase."""
+        """The bags' pair tables averaged, and per bag the phase's validation
+        scores and the stages it kept."""
         coarse = coarse_codes(binned, mapper.n_bins_non_missing_, mapper.missing_bin_,
                               _PAIR_BINS)
         params = PairParams(
@@ -234,9 +242,9 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
         )
-        total = 0.0
+        total, scores, kept = 0.0, [], []
         with numba_threads(effective_n_threads(self.n_threads)):
-            for b, (bag, rows) in enumerate(zip(bags, splits, strict=True)):
+            for bag, rows in zip(bags, splits, strict=True):
                 train, val = (
                     None if part is None else PairPart(
                         coarse[part], y[part], _rows(sample_weight, part),
@@ -244,12 +252,12 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
                     )
                     for part in rows
                 )
-                tables, scores, best = boost_pairs(pairs, bag._loss, train, val, params)
+                tables, bag_scores, best = boost_pairs(pairs, bag._loss, train, val,
+                                                       params)
                 total = total + tables
-                self.validation_score_[b] = np.append(self.validation_score_[b],
-                                                      scores)
-                self.n_iter_[b] += best
-        return total / len(bags)
+                scores.append(bag_scores)
+                kept.append(best)
+        return total / len(bags), scores, kept
 
     def _bag_model(self, seed, early_stopping):
         """The accelboost model one bag fits on the bin codes."""
@@ -457,41 +465,36 @@ def _pair_table(pair, values, mapper, binned, sample_weight):
 
 def _centred_table(term, cells, values, mapper, binned, sample_weight):
     """The term's table, its values less their training mean, and that mean."""
+    cell_of_bin = tuple(cell_of_bin for cell_of_bin, _ in cells)
     shape = tuple(len(first) for _, first in cells)
+    rows = tuple(c[binned[:, f]] for f, c in zip(term, cell_of_bin, strict=True))
+    weights = np.bincount(np.ravel_multi_index(rows, shape), weights=sample_weight,
+                          minlength=int(np.prod(shape))).reshape(shape)
+    mean = np.tensordot(weights, values, axes=len(term)) / weights.sum()
     table = TermTable(
         features=term,
-        cell_of_bin=tuple(cell_of_bin for cell_of_bin, _ in cells),
+        cell_of_bin=cell_of_bin,
         edges=tuple(
             np.append(mapper.thresholds_[f, first[1:-1] - 1], np.inf)
             for f, (_, first) in zip(term, cells, strict=True)
         ),
-        values=values,
-        weights=np.zeros(shape),
+        values=values - mean,
+        weights=weights,
     )
-    index = np.ravel_multi_index(table.cells(binned), shape)
-    weights = np.bincount(index, weights=sample_weight, minlength=int(np.prod(shape)))
-    table.weights[...] = weights.reshape(shape)
-    mean = np.tensordot(table.weights, values, axes=len(term)) / weights.sum()
-    values -= mean
     return table, mean
 
 
 def _grid_average(bags, structures, term, first_bins, mapper, n_features):
     """The bags' average of a term on its cells (one row per cell)."""
-    mesh = np.meshgrid(*first_bins, indexing="ij")
-    grid = np.zeros((mesh[0].size, n_features), dtype=X_DTYPE)
-    for f, bins in zip(term, mesh, strict=True):
-        column = bins.ravel().astype(X_DTYPE)
-        column[column == mapper.missing_bin_] = np.nan
-        grid[:, f] = column
-    total = 0.0
-    for bag, structure in zip(bags, structures, strict=True):
-        if term in structure.terms:
-            index = structure.terms.index(term) - 1
-            total = total + bag.predict_terms(grid)[:, index]
-    values = np.asarray(total / len(bags), dtype=np.float64)
-    values = np.broadcast_to(values, (grid.shape[0],) + values.shape[1:]).copy()
-    return values.reshape(mesh[0].shape + values.shape[1:])
+    grid = _as_codes(bin_grid(term, first_bins, n_features, np.intp),
+                     mapper.missing_bin_)
+    # Every term of the union is some bag's.
+    values = sum(
+        bag.predict_terms(grid)[:, structure.terms.index(term) - 1]
+        for bag, structure in zip(bags, structures, strict=True)
+        if term in structure.terms
+    ) / len(bags)
+    return values.reshape(tuple(map(len, first_bins)) + values.shape[1:])
 
 
 _COMMON_DOC = """

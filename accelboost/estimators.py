@@ -35,7 +35,7 @@ from sklearn.utils.validation import (
 )
 
 from ._engine.binning import BinMapper
-from ._engine.common import MAX_BINS, X_DTYPE, Y_DTYPE
+from ._engine.common import MAX_BINS, X_DTYPE, Y_DTYPE, binned_dtype
 from ._engine.grower import TreeParams, interaction_groups_matrix
 from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
@@ -45,6 +45,7 @@ from ._terms import (
     ShapeFunction,
     TermsMixin,
     bin_grid,
+    bins_in_use,
     decompose,
     term_values,
     training_weights,
@@ -636,8 +637,9 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
         index = self._term_index(term)
         features = self.term_features_[index]
         mapper = self._bin_mapper
-        grid = bin_grid(features, mapper.n_bins_non_missing_, mapper.missing_bin_,
-                        self.n_features_in_)
+        axes = bins_in_use(features, mapper.n_bins_non_missing_, mapper.missing_bin_)
+        grid = bin_grid(features, axes, self.n_features_in_,
+                        binned_dtype(mapper.missing_bin_))
         values = self._terms_at(grid, binned=True)[:, index]
         sizes = tuple(int(mapper.n_bins_non_missing_[f]) + 1 for f in features)
         return ShapeFunction(
@@ -661,10 +663,8 @@ class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
             )
         mapper = self._bin_mapper
         # Keep the bins in use and the NaN bin, as the shape function does.
-        cells = np.ix_(*[
-            np.append(np.arange(mapper.n_bins_non_missing_[f]), mapper.missing_bin_)
-            for f in structure.terms[index + 1]
-        ])
+        cells = np.ix_(*bins_in_use(structure.terms[index + 1],
+                                    mapper.n_bins_non_missing_, mapper.missing_bin_))
         return self._term_weights[index][cells]
 
     # -- scoring and early stopping ---------------------------------------
