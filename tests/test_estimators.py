@@ -243,7 +243,8 @@ def test_pipeline_grid_search_and_cross_validation():
 
 
 def test_feature_names_are_remembered_and_checked():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # in the test extra
+
     X, _, y, _ = _regression(n_samples=500)
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     model = AccelBoostRegressor(max_iter=5).fit(frame, y)
@@ -502,6 +503,9 @@ def test_the_function_restart_fit_does_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         model.fit(X, y)
+    # What the warning watches: the training loss ended below its start.
+    start = log_loss(y, np.full(len(y), y.mean()))
+    assert log_loss(y, model.predict_proba(X)) < start
 
 
 def test_internal_scoring_of_a_dataframe_does_not_warn_about_names():

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -19,9 +20,20 @@ def test_the_readme_has_python_blocks():
 def test_every_python_block_of_the_readme_runs():
     matplotlib.use("Agg")
     namespace = {}
-    for number, block in enumerate(python_blocks()):
+    blocks = python_blocks()
+    for number, block in enumerate(blocks):
         try:
             exec(compile(block, f"README.md python block {number}", "exec"), namespace)
         except Exception as exc:  # name the block that failed
             message = f"README python block {number} failed:\n{block}"
             raise AssertionError(message) from exc
+        if "callbacks=[stop_at_50]" in block:
+            # The callback stops the fit after stage 49, as the block says.
+            assert namespace["model"].n_iter_ == 50
+    # The terms block's claim: the intercept plus the terms is the prediction.
+    model, X = namespace["model"], namespace["X"]
+    np.testing.assert_allclose(
+        model.intercept_ + model.predict_terms(X).sum(axis=1), model.predict(X),
+        rtol=0, atol=1e-10,
+    )
+    assert namespace["gam"].term_names_
