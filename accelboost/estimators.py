@@ -993,8 +993,24 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
 
     Parameters
     ----------
-    loss : {"squared_error", "absolute_error", "poisson"}, default="squared_error"
-        Loss to minimise. "poisson" uses a log link and needs ``y >= 0``.
+    loss : {"squared_error", "absolute_error", "poisson", "gamma", "tweedie", \
+"quantile", "huber"}, default="squared_error"
+        Loss to minimise. "poisson", "gamma" and "tweedie" use a log link:
+        "poisson" and "tweedie" need ``y >= 0`` with ``sum(y) > 0``,
+        "gamma" needs ``y > 0``. "quantile" is the pinball loss at
+        ``quantile``, "huber" is quadratic within ``huber_delta`` of the
+        target and linear beyond. "absolute_error" and "quantile" refit each
+        leaf to the weighted quantile of its residuals, as
+        HistGradientBoosting does.
+    quantile : float in (0, 1) or None, default=None
+        The quantile ``loss="quantile"`` predicts (HistGradientBoosting's
+        ``quantile``); required with that loss.
+    huber_delta : float, default=0.9
+        Where "huber" turns from quadratic to linear, in units of ``y``
+        (LightGBM's ``alpha`` for ``objective="huber"``).
+    power : float in (1, 2), default=1.5
+        Variance power of "tweedie" (LightGBM's
+        ``tweedie_variance_power``): 1 is Poisson, 2 is gamma.
 """
         + _COMMON_DOC
         + """
@@ -1011,13 +1027,20 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
 
     _parameter_constraints: dict = {
         **BaseAccelBoost._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "absolute_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "absolute_error", "poisson",
+                             "gamma", "tweedie", "quantile", "huber"})],
+        "quantile": [Interval(Real, 0, 1, closed="neither"), None],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "power": [Interval(Real, 1, 2, closed="neither")],
     }
 
     def __init__(
         self,
         loss="squared_error",
         *,
+        quantile=None,
+        huber_delta=0.9,
+        power=1.5,
         learning_rate=0.1,
         max_iter=100,
         max_leaf_nodes=31,
@@ -1074,19 +1097,30 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
             interaction_cst=interaction_cst,
             importance_type=importance_type,
         )
+        self.quantile = quantile
+        self.huber_delta = huber_delta
+        self.power = power
 
     def _encode_y(self, y, sample_weight):
         y = np.asarray(y, dtype=Y_DTYPE)
-        if self.loss == "poisson":
+        if self.loss in ("poisson", "tweedie"):
             if np.any(y < 0):
-                raise ValueError("loss='poisson' requires non-negative y.")
+                raise ValueError(f"loss={self.loss!r} requires non-negative y.")
             weights = np.ones_like(y) if sample_weight is None else sample_weight
             if not np.sum(y * weights) > 0:
-                raise ValueError("loss='poisson' requires sum(y) > 0.")
+                raise ValueError(f"loss={self.loss!r} requires sum(y) > 0.")
+        elif self.loss == "gamma" and np.any(y <= 0):
+            raise ValueError("loss='gamma' requires strictly positive y.")
+        elif self.loss == "quantile" and self.quantile is None:
+            raise ValueError(
+                "loss='quantile' requires the quantile parameter, a float in "
+                "(0, 1); got quantile=None."
+            )
         return y
 
     def _make_loss(self):
-        return make_loss(self.loss)
+        return make_loss(self.loss, quantile=self.quantile,
+                         huber_delta=self.huber_delta, power=self.power)
 
     def predict(self, X):
         """Predict regression targets for ``X``.

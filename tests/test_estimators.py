@@ -329,7 +329,9 @@ def test_negative_or_all_zero_sample_weights_are_rejected(data):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"loss": "huber"}, "'loss' parameter"),
+        ({"loss": "hinge"}, "'loss' parameter"),
+        ({"quantile": 1.0}, "'quantile' parameter"),
+        ({"power": 2.0}, "'power' parameter"),
         ({"learning_rate": 0}, "'learning_rate' parameter"),
         ({"max_iter": 0}, "'max_iter' parameter"),
         ({"max_leaf_nodes": 1}, "'max_leaf_nodes' parameter"),

@@ -38,6 +38,12 @@ def binned_dtype(max_bins: int) -> np.dtype:
     """
     return np.dtype(np.uint8 if max_bins <= 255 else np.uint16)
 
+#: A categorical feature has at most this many categories (bins 0..255); a
+#: split's left set is a bitset of CATEGORY_WORDS 64-bit words. Missing
+#: values are not in the bitset: ``missing_go_left`` says where they go.
+MAX_CATEGORIES = 256
+CATEGORY_WORDS = MAX_CATEGORIES // 64
+
 #: Histogram channels: hist[feature, bin, channel].
 HIST_GRAD = 0
 HIST_HESS = 1
@@ -59,13 +65,19 @@ NODE_DTYPE = np.dtype(
         ("gain", np.float64),
         ("depth", np.uint32),
         ("is_leaf", np.uint8),
+        # Categorical split: the bins that go left, as a bitset (bin b is
+        # bit b & 63 of word b >> 6); bin_threshold and num_threshold unused.
+        ("is_categorical", np.uint8),
+        ("left_categories", np.uint64, (CATEGORY_WORDS,)),
     ]
 )
 
 #: The node record the predictor walks: 24 aligned bytes instead of the
-#: training record's 47, so more of a large ensemble stays in cache.
+#: training record's 80, so more of a large ensemble stays in cache.
 #: ``left == 0`` marks a leaf (the root is never a child) and the right child
 #: is always ``left + 1``; a leaf keeps its (folded) value in ``threshold``.
+#: A categorical split keeps its left set in row ``bitset_row`` of the
+#: packed ensemble's bitset table (shape (n, CATEGORY_WORDS), uint64).
 PREDICTOR_NODE_DTYPE = np.dtype(
     [
         ("threshold", np.float64),  # num_threshold, or the value of a leaf
@@ -73,6 +85,8 @@ PREDICTOR_NODE_DTYPE = np.dtype(
         ("left", np.uint32),
         ("bin_threshold", np.uint16),
         ("missing_go_left", np.uint8),
+        ("is_categorical", np.uint8),
+        ("bitset_row", np.uint32),
     ],
     align=True,
 )

@@ -260,14 +260,38 @@ REGRESSION_LOSSES = {
 }
 
 
-def make_loss(name: str, n_classes: int | None = None) -> Loss:
-    """Loss object for a parameter value ``loss`` (and number of classes)."""
+def make_loss(
+    name: str,
+    n_classes: int | None = None,
+    *,
+    quantile: float | None = None,
+    huber_delta: float = 0.9,
+    power: float = 1.5,
+) -> Loss:
+    """Loss object for a parameter value ``loss``.
+
+    Parameters
+    ----------
+    name : str
+        The estimator's ``loss``.
+    n_classes : int or None
+        Number of classes (``log_loss`` only).
+    quantile, huber_delta, power : float
+        The estimator's parameters of "quantile", "huber" and "tweedie";
+        the other losses ignore them.
+
+    Returns
+    -------
+    loss : Loss
+    """
     if name == "log_loss":
         if n_classes is None:
             raise ValueError("log_loss needs the number of classes.")
         if n_classes <= 2:
             return BinaryLogLoss(1)
         return MultinomialLogLoss(n_classes)
+    if name not in REGRESSION_LOSSES:
+        raise ValueError(f"Unknown loss {name!r}.")
     return REGRESSION_LOSSES[name](1)
 
 
