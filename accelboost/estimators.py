@@ -40,6 +40,7 @@ from ._engine.grower import TreeParams, interaction_groups_matrix
 from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
 from ._fitter import StageFitter
+from ._model_file import ModelFileMixin
 from ._stages import MomentumRules, Schedule, make_policy
 from ._terms import (
     ShapeFunction,
@@ -59,7 +60,7 @@ _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
 _SCORER_SUBSAMPLE = 10_000
 
 
-class BaseAccelBoost(TermsMixin, BaseEstimator, ABC):
+class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
     """Shared fit loop of the accelboost estimators (not for direct use)."""
 
     _parameter_constraints: dict = {
