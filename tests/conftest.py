@@ -78,11 +78,18 @@ def _walk_tree(nodes, x_row, binned, missing_bin=None):
     while not nodes[i]["is_leaf"]:
         node = nodes[i]
         x = x_row[node["feature_idx"]]
-        if binned:
-            missing = x == missing_bin
+        missing = x == missing_bin if binned else np.isnan(x)
+        if node["is_categorical"]:
+            # Bins of a categorical feature are its category codes, in raw
+            # and binned rows alike; the left set is a bitset of them.
+            code = int(x) if not missing else 0
+            words = node["left_categories"]
+            left = 0 <= code < 64 * len(words) and bool(
+                (int(words[code // 64]) >> (code % 64)) & 1
+            )
+        elif binned:
             left = x <= node["bin_threshold"]
         else:
-            missing = np.isnan(x)
             left = x <= node["num_threshold"]
         if missing:
             left = bool(node["missing_go_left"])
