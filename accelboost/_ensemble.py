@@ -24,7 +24,7 @@ the ensemble grows:
 
 import numpy as np
 
-from ._engine.common import PREDICTOR_NODE_DTYPE
+from ._engine.common import CATEGORY_WORDS, PREDICTOR_NODE_DTYPE
 from ._engine.predictor import add_tree_values, convert_trees, scale_leaves, starts_of
 from ._stages import Stage
 
@@ -48,22 +48,33 @@ class _PackedTrees:
     def __init__(self):
         self.n_nodes = 0
         self.n_trees = 0
+        self.n_bitsets = 0
         self._nodes = np.zeros(0, dtype=PREDICTOR_NODE_DTYPE)
         self._starts = np.zeros(0, dtype=np.intp)
         self._columns = np.zeros(0, dtype=np.intp)
+        self._bitsets = np.zeros((CATEGORY_WORDS, 0), dtype=np.uint64)
 
     def append(self, trees: list[np.ndarray], columns: list[int]) -> None:
         """Append trees (with their output columns) after the packed ones."""
-        nodes, sizes = convert_trees(trees)
+        nodes, sizes, bitsets = convert_trees(trees)
+        nodes["bitset_row"][nodes["is_categorical"] != 0] += self.n_bitsets
         n_nodes = self.n_nodes + len(nodes)
         n_trees = self.n_trees + len(trees)
+        n_bitsets = self.n_bitsets + bitsets.shape[1]
         self._nodes = _grown(self._nodes, n_nodes)
         self._starts = _grown(self._starts, n_trees)
         self._columns = _grown(self._columns, n_trees)
+        self._bitsets = _grown(self._bitsets, n_bitsets)
         self._nodes[self.n_nodes : n_nodes] = nodes
         self._starts[self.n_trees : n_trees] = starts_of(sizes, self.n_nodes)
         self._columns[self.n_trees : n_trees] = columns
-        self.n_nodes, self.n_trees = n_nodes, n_trees
+        self._bitsets[:, self.n_bitsets : n_bitsets] = bitsets
+        self.n_nodes, self.n_trees, self.n_bitsets = n_nodes, n_trees, n_bitsets
+
+    @property
+    def bitsets(self) -> np.ndarray:
+        """Left categories of the packed categorical splits (a view)."""
+        return self._bitsets[:, : self.n_bitsets]
 
     @property
     def capacity(self) -> int:
@@ -88,7 +99,9 @@ class _PackedTrees:
     def copy(self) -> "_PackedTrees":
         other = _PackedTrees()
         other.n_nodes, other.n_trees = self.n_nodes, self.n_trees
+        other.n_bitsets = self.n_bitsets
         other._nodes, other._starts, other._columns = (a.copy() for a in self.arrays)
+        other._bitsets = self.bitsets.copy()
         return other
 
 
@@ -270,6 +283,12 @@ class TreeEnsemble:
         return packed.arrays
 
     @property
+    def bitsets(self) -> np.ndarray:
+        """Left categories of all categorical splits, for the predictor kernels."""
+        self._plain()
+        return self._packed.bitsets
+
+    @property
     def columns(self) -> np.ndarray:
         """Output column of each tree: stages hold, per role, one per column."""
         return np.arange(len(self.trees)) % self.n_outputs
@@ -286,7 +305,8 @@ class TreeEnsemble:
         folded, starts, columns = self.folded_arrays()
         raw = np.tile(self.baseline, (X.shape[0], 1))
         add_tree_values(
-            folded, starts, columns, 0, len(self.trees), X, binned, missing_bin, raw
+            folded, self.bitsets, starts, columns, 0, len(self.trees), X, binned,
+            missing_bin, raw,
         )
         return raw
 
@@ -299,8 +319,8 @@ class TreeEnsemble:
             out = np.zeros((X.shape[0], self.n_outputs))
             lo = first + role * self.n_outputs
             add_tree_values(
-                nodes, starts, columns, lo, lo + self.n_outputs, X, binned,
-                missing_bin, out,
+                nodes, self.bitsets, starts, columns, lo, lo + self.n_outputs, X,
+                binned, missing_bin, out,
             )
             outputs.append(out)
         return outputs

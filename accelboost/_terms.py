@@ -133,7 +133,7 @@ def decompose(nodes: np.ndarray, starts: np.ndarray) -> TermStructure:
     return TermStructure(terms, node_terms, cuts)
 
 
-def term_values(structure, folded, starts, columns, X, binned, missing_bin,
+def term_values(structure, folded, bitsets, starts, columns, X, binned, missing_bin,
                 n_outputs) -> np.ndarray:
     """Each term's contribution at each row, shape (n, n_terms, n_outputs).
 
@@ -143,6 +143,8 @@ def term_values(structure, folded, starts, columns, X, binned, missing_bin,
         From ``decompose`` on the same packed trees.
     folded : ndarray of PREDICTOR_NODE_DTYPE
         The packed trees with their coefficients folded into the leaves.
+    bitsets : ndarray of uint64
+        Left categories of their categorical splits.
     starts, columns : ndarray of intp
         Each tree's root and output column.
     X : ndarray of shape (n, n_features)
@@ -160,8 +162,8 @@ def term_values(structure, folded, starts, columns, X, binned, missing_bin,
         Term 0 holds the single-leaf trees (part of the intercept).
     """
     out = np.zeros((X.shape[0], len(structure.terms), n_outputs))
-    add_term_values(folded, starts, columns, structure.node_terms, X, binned,
-                    missing_bin, out)
+    add_term_values(folded, bitsets, starts, columns, structure.node_terms, X,
+                    binned, missing_bin, out)
     return out
 
 

@@ -597,7 +597,8 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         structure = self._term_structure()
         folded, starts, columns = self._ensemble.folded_arrays()
         with numba_threads(effective_n_threads(self.n_threads)):
-            values = term_values(structure, folded, starts, columns, X, binned,
+            values = term_values(structure, folded, self._ensemble.bitsets, starts,
+                                 columns, X, binned,
                                  self._bin_mapper.missing_bin_,
                                  self._ensemble.n_outputs)
         values = values[:, 1:]  # term 0 is in the intercept

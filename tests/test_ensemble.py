@@ -144,13 +144,13 @@ def test_incremental_packing_is_pack_trees_of_all_trees(name, n_outputs):
             return  # several stages to pack at once, now and then
         ensemble.stage_outputs(X, ensemble.n_stages - 1)
         nodes, starts, columns = ensemble._plain()
-        expected_nodes, expected_starts = pack_trees(ensemble.trees)
+        expected_nodes, expected_starts, _ = pack_trees(ensemble.trees)
         assert_bits_equal(nodes, expected_nodes)
         assert_array_equal(starts, expected_starts)
         assert_array_equal(columns, ensemble.columns)
         # the folded packing is pack_trees with the coefficients
         ensemble.raw_predict(X)
-        folded, _ = pack_trees(ensemble.trees, ensemble.coef)
+        folded, _, _ = pack_trees(ensemble.trees, ensemble.coef)
         assert_bits_equal(ensemble._folded, folded)
 
     grow(ensemble, rng, random_stages(rng, ensemble.policy, 12), check)

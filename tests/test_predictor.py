@@ -23,12 +23,19 @@ MISSING_BIN = 255
 
 def hand_tree(missing_left_root=True, missing_left_inner=False):
     """root: x0 <= 0.5 (bin 3) ? leaf -1 : (x1 <= 2.0 (bin 7) ? leaf 2 : leaf 5)."""
-    nodes = np.zeros(5, dtype=NODE_DTYPE)
-    nodes[0] = (0.0, 10, 0, 0.5, 3, missing_left_root, 1, 2, 1.0, 0, 0)
-    nodes[1] = (-1.0, 4, 0, 0.0, 0, 0, 0, 0, 0.0, 1, 1)
-    nodes[2] = (0.0, 6, 1, 2.0, 7, missing_left_inner, 3, 4, 1.0, 1, 0)
-    nodes[3] = (2.0, 3, 0, 0.0, 0, 0, 0, 0, 0.0, 2, 1)
-    nodes[4] = (5.0, 3, 0, 0.0, 0, 0, 0, 0, 0.0, 2, 1)
+    fields = ("value", "count", "feature_idx", "num_threshold", "bin_threshold",
+              "missing_go_left", "left", "right", "gain", "depth", "is_leaf")
+    rows = [
+        (0.0, 10, 0, 0.5, 3, missing_left_root, 1, 2, 1.0, 0, 0),
+        (-1.0, 4, 0, 0.0, 0, 0, 0, 0, 0.0, 1, 1),
+        (0.0, 6, 1, 2.0, 7, missing_left_inner, 3, 4, 1.0, 1, 0),
+        (2.0, 3, 0, 0.0, 0, 0, 0, 0, 0.0, 2, 1),
+        (5.0, 3, 0, 0.0, 0, 0, 0, 0, 0.0, 2, 1),
+    ]
+    nodes = np.zeros(len(rows), dtype=NODE_DTYPE)
+    for node, row in zip(nodes, rows, strict=True):
+        for name, value in zip(fields, row, strict=True):
+            node[name] = value
     return nodes
 
 
@@ -55,13 +62,15 @@ def predict(
     stop=None,
     missing_bin=MISSING_BIN,
 ):
-    nodes, starts = pack_trees(trees, scales)
+    nodes, starts, bitsets = pack_trees(trees, scales)
     if columns is None:
         columns = np.zeros(len(trees), dtype=np.intp)
     if out is None:
         out = np.zeros((X.shape[0], n_columns))
     stop = len(trees) if stop is None else stop
-    add_tree_values(nodes, starts, columns, first, stop, X, binned, missing_bin, out)
+    add_tree_values(
+        nodes, bitsets, starts, columns, first, stop, X, binned, missing_bin, out
+    )
     return out
 
 
@@ -181,16 +190,18 @@ def test_several_trees_columns_and_scales(make_binned_data):
     expected = start + reference_predict(trees, X, False, columns, 3, scales)
     assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
     # Adding the trees in two ranges is the same, bit for bit, as all at once.
-    nodes, starts = pack_trees(trees, scales)
+    nodes, starts, bitsets = pack_trees(trees, scales)
     parts = start.copy()
     for first, stop in ((0, 2), (2, 5)):
         add_tree_values(
-            nodes, starts, columns, first, stop, X, False, MISSING_BIN, parts
+            nodes, bitsets, starts, columns, first, stop, X, False, MISSING_BIN, parts
         )
     assert_array_equal(parts, out)
     # An empty range adds nothing.
     before = parts.copy()
-    add_tree_values(nodes, starts, columns, 3, 3, X, False, MISSING_BIN, parts)
+    add_tree_values(
+        nodes, bitsets, starts, columns, 3, 3, X, False, MISSING_BIN, parts
+    )
     assert_array_equal(parts, before)
     # Binned rows give the same sums.
     binned = predict(
@@ -211,7 +222,7 @@ def test_pack_trees():
     b["value"] = 7.0
     originals = [t.copy() for t in (a, b, c)]
     scales = np.array([2.0, -0.5, 0.0])
-    nodes, starts = pack_trees([a, b, c], scales)
+    nodes, starts, _ = pack_trees([a, b, c], scales)
     assert nodes.dtype == PREDICTOR_NODE_DTYPE
     assert_array_equal(starts, [0, 5, 6])
     assert len(nodes) == 11
@@ -228,11 +239,11 @@ def test_pack_trees():
     for before, after in zip(originals, (a, b, c), strict=True):
         assert_array_equal(before, after)
     # Without scales the values are the trees' own.
-    nodes, starts = pack_trees([a, b, c])
+    nodes, starts, _ = pack_trees([a, b, c])
     assert_array_equal(nodes["threshold"][leaf], source["value"][leaf])
     # No trees at all.
-    nodes, starts = pack_trees([])
-    assert len(nodes) == 0 and len(starts) == 0
+    nodes, starts, bitsets = pack_trees([])
+    assert len(nodes) == 0 and len(starts) == 0 and bitsets.shape == (4, 0)
     # A single-leaf tree predicts its value everywhere, scaled.
     X = np.array([[np.nan, 1.0], [5.0, -5.0]])
     assert_array_equal(predict([b], X, False, scales=np.array([2.0]))[:, 0], 14.0)
@@ -244,9 +255,9 @@ def test_packing_in_parts_is_packing_at_once():
     trees = [hand_tree(), hand_tree(False, True), hand_tree()[:1].copy()]
     trees[2]["is_leaf"], trees[2]["value"] = 1, -4.0
     scales = np.array([0.5, -3.0, 0.0])
-    whole, whole_starts = pack_trees(trees)
-    first, first_sizes = convert_trees(trees[:1])
-    rest, rest_sizes = convert_trees(trees[1:])
+    whole, whole_starts, _ = pack_trees(trees)
+    first, first_sizes, _ = convert_trees(trees[:1])
+    rest, rest_sizes, _ = convert_trees(trees[1:])
     assert_array_equal(np.concatenate([first, rest]), whole)
     assert_array_equal(rest_sizes, [5, 1])
     assert_array_equal(
@@ -254,7 +265,7 @@ def test_packing_in_parts_is_packing_at_once():
         whole_starts,
     )
     assert len(starts_of(np.zeros(0, dtype=np.intp), 7)) == 0
-    folded, _ = pack_trees(trees, scales)
+    folded, _, _ = pack_trees(trees, scales)
     assert_array_equal(scale_leaves(whole, [5, 5, 1], scales), folded)
     assert folded["threshold"][10] == 0.0
     assert_array_equal(whole["threshold"][10], -4.0)  # the plain packing is kept
@@ -292,3 +303,55 @@ def test_binned_prediction_with_wide_bins(make_binned_data):
     assert_array_equal(raw, binned[:, 0])
     assert_array_equal(raw, tree.training_output(np.empty(len(X))))
 
+
+
+def categorical_tree(left_codes, missing_go_left, feature=1):
+    """A stump on a categorical feature: codes in ``left_codes`` go left (-1)."""
+    nodes = hand_tree()[[0, 1, 3]].copy()
+    nodes[0]["feature_idx"] = feature
+    nodes[0]["is_categorical"] = 1
+    nodes[0]["num_threshold"] = 0.0
+    nodes[0]["bin_threshold"] = 0
+    nodes[0]["missing_go_left"] = missing_go_left
+    for code in left_codes:
+        nodes[0]["left_categories"][code // 64] |= np.uint64(1) << np.uint64(code % 64)
+    nodes[0]["left"], nodes[0]["right"] = 1, 2
+    return nodes
+
+
+@pytest.mark.parametrize("binned", [False, True])
+def test_categorical_splits_follow_their_bitsets(binned):
+    # Codes in every word of the bitset, and two trees so that the second
+    # tree's bitset row is offset in the packed table.
+    rng = np.random.RandomState(0)
+    trees = [
+        categorical_tree([0, 63, 64, 130, 255], missing_go_left=True),
+        hand_tree(),
+        categorical_tree([1, 2, 200], missing_go_left=False, feature=0),
+    ]
+    codes = rng.randint(0, 256, size=(400, 2)).astype(np.float64)
+    X = codes.copy()
+    X[rng.rand(400) < 0.1, 1] = MISSING_BIN if binned else np.nan
+    X[:3, 1] = [0, 255, 130]
+    out = predict(trees, X, binned, scales=np.array([1.0, 0.0, 10.0]))
+    expected = reference_predict(trees, X, binned, [0, 0, 0], 1,
+                                 np.array([1.0, 0.0, 10.0]))
+    assert_array_equal(out, expected)
+    # The hand computation agrees: tree 0 gives -1 on its codes and NaN, +2
+    # elsewhere; tree 2 gives -10 on codes 1, 2, 200 of feature 0, +20 else.
+    missing = (X[:, 1] == MISSING_BIN) if binned else np.isnan(X[:, 1])
+    left0 = missing | np.isin(X[:, 1], [0, 63, 64, 130, 255])
+    left2 = np.isin(X[:, 0], [1, 2, 200])
+    assert_array_equal(out[:, 0], np.where(left0, -1.0, 2.0)
+                       + np.where(left2, -10.0, 20.0))
+    assert np.all(left0[:3])
+    _, _, bitsets = pack_trees(trees)
+    assert bitsets.shape == (4, 2)
+
+
+def test_unknown_categories_go_right():
+    # Codes beyond the bitset's range are categories the tree never saw.
+    tree = categorical_tree(range(256), missing_go_left=True)
+    X = np.array([[0.0, 256.0], [0.0, 1e9], [0.0, -1.0], [0.0, 5.0]])
+    out = predict([tree], X, False)[:, 0]
+    assert_array_equal(out, [2.0, 2.0, 2.0, -1.0])

@@ -9,11 +9,19 @@ pass over the rows, not T.
 import numpy as np
 from numba import njit, prange
 
-from .common import NODE_DTYPE, PREDICTOR_NODE_DTYPE
+from .common import MAX_CATEGORIES, NODE_DTYPE, PREDICTOR_NODE_DTYPE
 
 
 @njit(inline="always")
-def _leaf_index(nodes, root, x_row, binned, missing_bin):
+def in_bitset(bitsets, row, code):
+    """Whether category ``code`` is in row ``row`` of ``bitsets`` (words x rows)."""
+    if code < 0 or code >= MAX_CATEGORIES:
+        return False
+    return (bitsets[code >> 6, row] >> np.uint64(code & 63)) & np.uint64(1) != 0
+
+
+@njit(inline="always")
+def _leaf_index(nodes, bitsets, root, x_row, binned, missing_bin):
     """Index in ``nodes`` of the leaf that ``x_row`` reaches in the tree at ``root``."""
     # Fields by subscript, which also works on NumPy records when the kernels
     # run as plain Python (NUMBA_DISABLE_JIT=1).
@@ -24,14 +32,16 @@ def _leaf_index(nodes, root, x_row, binned, missing_bin):
         if left == 0:
             return node_idx
         x = x_row[node["feature_idx"]]
-        if binned:
-            is_missing = x == missing_bin
+        is_missing = x == missing_bin if binned else np.isnan(x)
+        if is_missing:
+            go_left = node["missing_go_left"] != 0
+        elif node["is_categorical"]:
+            # A categorical column holds category codes, raw or binned alike.
+            go_left = in_bitset(bitsets, node["bitset_row"], np.int64(x))
+        elif binned:
             go_left = x <= node["bin_threshold"]
         else:
-            is_missing = np.isnan(x)
             go_left = x <= node["threshold"]
-        if is_missing:
-            go_left = node["missing_go_left"]
         node_idx = root + left + (0 if go_left else 1)
 
 
@@ -42,7 +52,8 @@ _ROW_BLOCK = 128
 
 @njit(parallel=True, nogil=True, cache=True)
 def add_tree_values(
-    nodes, tree_starts, tree_columns, first, stop, X, binned, missing_bin, out
+    nodes, bitsets, tree_starts, tree_columns, first, stop, X, binned, missing_bin,
+    out,
 ):
     """``out[i, tree_columns[t]] += value of tree t at row i``, t in [first, stop).
 
@@ -50,6 +61,9 @@ def add_tree_values(
     ----------
     nodes : ndarray of PREDICTOR_NODE_DTYPE
         Trees packed by ``pack_trees``; child indices are tree-relative.
+    bitsets : ndarray of uint64, shape (CATEGORY_WORDS, n_categorical_splits)
+        Left categories of the categorical splits (``bitset_row`` of a node
+        is its column).
     tree_starts : ndarray of intp
         Index of each tree's root in ``nodes``.
     tree_columns : ndarray of intp
@@ -75,13 +89,14 @@ def add_tree_values(
             root = tree_starts[t]
             column = tree_columns[t]
             for i in range(lo, hi):
-                leaf = _leaf_index(nodes, root, X[i], binned, missing_bin)
+                leaf = _leaf_index(nodes, bitsets, root, X[i], binned, missing_bin)
                 out[i, column] += nodes[leaf]["threshold"]
 
 
 @njit(parallel=True, nogil=True, cache=True)
 def add_term_values(
-    nodes, tree_starts, tree_columns, node_terms, X, binned, missing_bin, out
+    nodes, bitsets, tree_starts, tree_columns, node_terms, X, binned, missing_bin,
+    out,
 ):
     """``out[i, node_terms[leaf], tree_columns[t]] += leaf value``, all trees.
 
@@ -91,7 +106,7 @@ def add_term_values(
 
     Parameters
     ----------
-    nodes, tree_starts, tree_columns, X, binned, missing_bin
+    nodes, bitsets, tree_starts, tree_columns, X, binned, missing_bin
         As for ``add_tree_values`` (all trees are added).
     node_terms : ndarray of intp, shape (n_nodes,)
         Term of each leaf (inner nodes are not read).
@@ -107,11 +122,13 @@ def add_term_values(
             root = tree_starts[t]
             column = tree_columns[t]
             for i in range(lo, hi):
-                leaf = _leaf_index(nodes, root, X[i], binned, missing_bin)
+                leaf = _leaf_index(nodes, bitsets, root, X[i], binned, missing_bin)
                 out[i, node_terms[leaf], column] += nodes[leaf]["threshold"]
 
 
-def convert_trees(trees: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def convert_trees(
+    trees: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trees in the predictor's node record, concatenated, leaves unscaled.
 
     The one conversion from the grower's record: ``pack_trees`` packs a
@@ -127,22 +144,29 @@ def convert_trees(trees: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     -------
     nodes : ndarray of PREDICTOR_NODE_DTYPE
         Child indices stay tree-relative, so the result can be appended to
-        any packed array as it is.
+        any packed array as it is. A categorical split's ``bitset_row``
+        counts from 0 in this batch: offset it when appending.
     sizes : ndarray of intp
         Number of nodes of each tree.
+    bitsets : ndarray of uint64, shape (CATEGORY_WORDS, n_categorical_splits)
+        The left categories of the categorical splits, in node order.
     """
     sizes = np.array([len(t) for t in trees], dtype=np.intp)
     source = np.concatenate(trees) if trees else np.zeros(0, dtype=NODE_DTYPE)
     inner = source["is_leaf"] == 0
     if np.any(source["right"][inner] != source["left"][inner] + 1):
         raise ValueError("every right child must directly follow its left child")
+    categorical = inner & (source["is_categorical"] != 0)
     nodes = np.zeros(len(source), dtype=PREDICTOR_NODE_DTYPE)
     nodes["threshold"] = np.where(inner, source["num_threshold"], source["value"])
     nodes["feature_idx"] = source["feature_idx"]
     nodes["left"] = np.where(inner, source["left"], 0)
     nodes["bin_threshold"] = source["bin_threshold"]
     nodes["missing_go_left"] = source["missing_go_left"]
-    return nodes, sizes
+    nodes["is_categorical"] = categorical
+    nodes["bitset_row"][categorical] = np.arange(np.count_nonzero(categorical))
+    bitsets = np.ascontiguousarray(source["left_categories"][categorical].T)
+    return nodes, sizes, bitsets
 
 
 def starts_of(sizes: np.ndarray, offset: int = 0) -> np.ndarray:
@@ -167,7 +191,7 @@ def scale_leaves(nodes: np.ndarray, sizes: np.ndarray, scales) -> np.ndarray:
 
 def pack_trees(
     trees: list[np.ndarray], scales: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pack trees into one predictor array, scaling tree ``t``'s leaves.
 
     Parameters
@@ -183,8 +207,10 @@ def pack_trees(
     nodes : ndarray of PREDICTOR_NODE_DTYPE
     tree_starts : ndarray of intp
         Index of each tree's root in ``nodes``.
+    bitsets : ndarray of uint64, shape (CATEGORY_WORDS, n_categorical_splits)
+        Left categories of the categorical splits.
     """
-    nodes, sizes = convert_trees(trees)
+    nodes, sizes, bitsets = convert_trees(trees)
     if scales is not None:
         nodes = scale_leaves(nodes, sizes, scales)
-    return nodes, starts_of(sizes)
+    return nodes, starts_of(sizes), bitsets
