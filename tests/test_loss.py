@@ -13,10 +13,15 @@ from accelboost._engine.grower import TreeGrower, TreeParams
 from accelboost._engine.loss import (
     AbsoluteError,
     BinaryLogLoss,
+    Gamma,
+    Huber,
     MultinomialLogLoss,
     Poisson,
+    Quantile,
     SquaredError,
+    Tweedie,
     allocate_gradients,
+    huber_location,
     make_loss,
     weighted_median,
 )
@@ -39,6 +44,13 @@ def make_problem(loss, seed, n=50):
     elif isinstance(loss, Poisson):
         y = rng.poisson(2.0, size=n).astype(float)
         raw = rng.normal(size=(n, 1))
+    elif isinstance(loss, Gamma):
+        y = rng.gamma(2.0, 1.5, size=n)
+        raw = rng.normal(size=(n, 1)) + 1.0
+    elif isinstance(loss, Tweedie):
+        # Compound Poisson-gamma: exact zeros and a continuous positive part.
+        y = np.where(rng.rand(n) < 0.3, 0.0, rng.gamma(2.0, 1.5, size=n))
+        raw = rng.normal(size=(n, 1)) + 1.0
     else:
         y = rng.normal(size=n) * 3
         raw = rng.normal(size=(n, 1)) * 3
@@ -62,14 +74,31 @@ def central_difference(f, raw, k, eps):
     return (f(up) - f(down)) / (2 * eps)
 
 
+NEW_LOSSES = [
+    Quantile(quantile=0.8),
+    Gamma(),
+    Tweedie(power=1.4),
+    Huber(delta=1.5),  # y ~ 3 N(0, 1) - raw: both parts of the loss are hit
+]
 ALL_LOSSES = [
     SquaredError(),
     AbsoluteError(),
     Poisson(),
     BinaryLogLoss(),
     MultinomialLogLoss(N_CLASSES),
+    *NEW_LOSSES,
 ]
-SMOOTH_LOSSES = [loss for loss in ALL_LOSSES if not isinstance(loss, AbsoluteError)]
+#: Losses whose hessian is the true second derivative. Absolute error,
+#: quantile and Huber use a stand-in (the weight) where it is 0.
+SMOOTH_LOSSES = [
+    loss
+    for loss in ALL_LOSSES
+    if not isinstance(loss, AbsoluteError | Quantile | Huber)
+]
+#: Losses with a kink at y == raw, where the derivative does not exist.
+KINKED_LOSSES = (AbsoluteError, Quantile)
+#: Losses that refit the leaves of each tree (not Newton steps).
+REFITTING_LOSSES = (AbsoluteError, Quantile)
 
 
 def loss_id(loss):
@@ -87,7 +116,39 @@ def reference_pointwise(loss, y, raw):
         return np.exp(r) - y * r + xlogy(y, y) - y
     if isinstance(loss, BinaryLogLoss):
         return np.logaddexp(0.0, r) - y * r
-    return logsumexp(raw, axis=1) - raw[np.arange(len(y)), y.astype(int)]
+    if isinstance(loss, MultinomialLogLoss):
+        return logsumexp(raw, axis=1) - raw[np.arange(len(y)), y.astype(int)]
+    return reference_new_loss(loss, y, r)[0]
+
+
+def reference_new_loss(loss, y, r):
+    """Pointwise loss, gradient and hessian in ``r`` of the four losses added
+    for issue 11, from scikit-learn's formulas (``sklearn._loss``: the half
+    losses, here with their constants so the minimum is 0) and LightGBM's
+    ``objective="huber"``."""
+    if isinstance(loss, Quantile):
+        q, u = loss.quantile, y - r
+        value = np.where(u >= 0, q * u, (q - 1) * u)
+        gradient = np.where(y >= r, -q, 1 - q)
+        return value, gradient, np.ones_like(r)
+    if isinstance(loss, Gamma):  # half gamma deviance
+        value = r + y * np.exp(-r) - np.log(y) - 1
+        return value, 1 - y * np.exp(-r), y * np.exp(-r)
+    if isinstance(loss, Tweedie):  # half Tweedie deviance
+        p = loss.power
+        value = (
+            np.maximum(y, 0) ** (2 - p) / ((1 - p) * (2 - p))
+            - y * np.exp((1 - p) * r) / (1 - p)
+            + np.exp((2 - p) * r) / (2 - p)
+        )
+        gradient = np.exp((2 - p) * r) - y * np.exp((1 - p) * r)
+        hessian = (2 - p) * np.exp((2 - p) * r) - (1 - p) * y * np.exp((1 - p) * r)
+        return value, gradient, hessian
+    if isinstance(loss, Huber):
+        d, diff = loss.delta, r - y
+        value = np.where(np.abs(diff) <= d, 0.5 * diff**2, d * (np.abs(diff) - d / 2))
+        return value, np.clip(diff, -d, d), np.ones_like(r)
+    raise TypeError(loss)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -105,7 +166,7 @@ def test_pointwise_loss_equals_reference(loss, seed):
 @pytest.mark.parametrize("loss", ALL_LOSSES, ids=loss_id)
 def test_gradient_is_derivative_of_pointwise_loss(loss, seed):
     y, raw, sw = make_problem(loss, seed)
-    if isinstance(loss, AbsoluteError):
+    if isinstance(loss, KINKED_LOSSES):
         # Keep away from the kink, where the derivative does not exist.
         raw[np.abs(raw[:, 0] - y) < 1e-3, 0] += 0.1
     g, _ = kernel(loss, y, raw, sw)
@@ -224,7 +285,9 @@ def mean_loss(loss, y, sw, value):
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize(
-    "loss", [SquaredError(), AbsoluteError(), Poisson(), BinaryLogLoss()], ids=loss_id
+    "loss",
+    [SquaredError(), AbsoluteError(), Poisson(), BinaryLogLoss(), *NEW_LOSSES],
+    ids=loss_id,
 )
 def test_baseline_minimises_the_loss(loss, weighted):
     y, _, sw = make_problem(loss, 4, n=41)
@@ -240,7 +303,7 @@ def test_baseline_minimises_the_loss(loss, weighted):
     # A grid around it finds nothing lower either.
     grid = b + np.linspace(-1, 1, 401)
     assert mean_loss(loss, y, sw, b) <= min(mean_loss(loss, y, sw, v) for v in grid)
-    if not isinstance(loss, AbsoluteError):  # strictly convex: unique minimiser
+    if not isinstance(loss, KINKED_LOSSES):  # strictly convex: unique minimiser
         assert_allclose(b, best.x, atol=1e-5)
 
 
@@ -283,7 +346,11 @@ def test_inverse_links():
     assert_allclose(proba[:, 1], 1 / (1 + np.exp(-raw1[:, 0])), rtol=1e-14)
     assert_allclose(proba.sum(axis=1), 1.0)
     assert_allclose(Poisson().inverse_link(raw1), np.exp(raw1))
+    assert_allclose(Gamma().inverse_link(raw1), np.exp(raw1))
+    assert_allclose(Tweedie(power=1.7).inverse_link(raw1), np.exp(raw1))
     assert_array_equal(SquaredError().inverse_link(raw1), raw1)
+    assert_array_equal(Quantile(quantile=0.2).inverse_link(raw1), raw1)
+    assert_array_equal(Huber().inverse_link(raw1), raw1)
     raw3 = rng.normal(size=(20, 3))
     p3 = MultinomialLogLoss(3).inverse_link(raw3)
     assert_allclose(p3, np.exp(raw3) / np.exp(raw3).sum(axis=1, keepdims=True))
@@ -306,6 +373,40 @@ def test_make_loss():
     assert make_loss("squared_error").n_outputs == 1
     with pytest.raises(ValueError):
         make_loss("log_loss")
+    with pytest.raises(ValueError, match="Unknown loss"):
+        make_loss("hinge")
+
+
+def test_make_loss_passes_the_parameters():
+    quantile = make_loss("quantile", quantile=0.9)
+    assert isinstance(quantile, Quantile) and quantile.quantile == 0.9
+    assert isinstance(make_loss("gamma"), Gamma)
+    tweedie = make_loss("tweedie", power=1.2)
+    assert isinstance(tweedie, Tweedie) and tweedie.power == 1.2
+    assert make_loss("tweedie").power == 1.5  # the estimator's default
+    huber = make_loss("huber", huber_delta=2.5)
+    assert isinstance(huber, Huber) and huber.delta == 2.5
+    assert make_loss("huber").delta == 0.9  # LightGBM's default alpha
+    # The other losses ignore the parameters.
+    assert isinstance(make_loss("squared_error", quantile=0.3, power=1.1), SquaredError)
+    for loss in (quantile, tweedie, huber, make_loss("gamma")):
+        assert loss.n_outputs == 1
+    with pytest.raises(ValueError, match="quantile"):
+        make_loss("quantile")
+
+
+@pytest.mark.parametrize(
+    "make, bad",
+    [
+        (lambda v: Quantile(quantile=v), [0.0, 1.0, -0.1, 1.5]),
+        (lambda v: Tweedie(power=v), [1.0, 2.0, 0.5, 3.0]),
+        (lambda v: Huber(delta=v), [0.0, -1.0]),
+    ],
+)
+def test_loss_parameters_are_checked(make, bad):
+    for value in bad:
+        with pytest.raises(ValueError):
+            make(value)
 
 
 def grown_tree(make_binned_data, y, raw):
@@ -355,7 +456,7 @@ def test_absolute_error_refit_leaves_are_medians_of_residuals(
 
 @pytest.mark.parametrize(
     "loss",
-    [loss for loss in ALL_LOSSES if not isinstance(loss, AbsoluteError)],
+    [loss for loss in ALL_LOSSES if not isinstance(loss, REFITTING_LOSSES)],
     ids=loss_id,
 )
 def test_smooth_losses_keep_the_newton_leaves(loss, make_binned_data):
@@ -411,3 +512,216 @@ def test_weighted_median_minimises_weighted_absolute_deviation(values, seed):
     # The optimum of a piecewise-linear convex cost is at a data point.
     best = min(np.sum(weights * np.abs(values - v)) for v in values)
     assert cost <= best * (1 + 1e-12)
+
+
+# -- the losses of issue 11: quantile, gamma, Tweedie, Huber ---------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("loss", NEW_LOSSES, ids=loss_id)
+def test_new_losses_equal_numpy_reference(loss, seed):
+    y, raw, sw = make_problem(loss, seed, n=200)
+    raw[:5] *= 30  # far from the optimum: raw up to ~100
+    value, gradient, hessian = reference_new_loss(loss, y, raw[:, 0])
+    g, h = kernel(loss, y, raw, sw)
+    assert_allclose(g[0], sw * gradient, rtol=1e-12, atol=1e-12)
+    assert_allclose(h[0], sw * hessian, rtol=1e-12, atol=1e-12)
+    assert_allclose(loss.pointwise(y, raw), value, rtol=1e-11, atol=1e-12)
+    assert_allclose(loss(y, raw, sw), np.average(value, weights=sw), rtol=1e-11)
+
+
+def test_quantile_gradient_at_the_kink_is_scikit_learns():
+    # sklearn's PinballLoss takes -q where y == raw (the right derivative).
+    loss = Quantile(quantile=0.3)
+    y = np.array([1.0, 1.0, 1.0])
+    raw = np.array([[0.0], [1.0], [2.0]])
+    sw = np.array([1.0, 2.0, 4.0])
+    g, h = kernel(loss, y, raw, sw)
+    assert_allclose(g[0], [-0.3, -0.6, 4 * 0.7])
+    assert_array_equal(h[0], sw)
+    assert_allclose(loss.pointwise(y, raw), [0.3, 0.0, 0.7])
+
+
+def test_huber_gradient_is_the_clipped_residual():
+    loss = Huber(delta=2.0)
+    y = np.zeros(6)
+    raw = np.array([[-5.0], [-2.0], [-0.5], [0.0], [1.5], [7.0]])
+    g, h = kernel(loss, y, raw, np.ones(6))
+    assert_array_equal(g[0], [-2.0, -2.0, -0.5, 0.0, 1.5, 2.0])
+    assert_array_equal(h[0], 1.0)
+    assert_allclose(loss.pointwise(y, raw), [8.0, 2.0, 0.125, 0.0, 1.125, 12.0])
+
+
+def taylor_half_deviance(y, t, power):
+    """Half Tweedie deviance (gamma: power 2) at ``mu = y exp(-t)`` by its
+    series in ``t = log(y / mu)``: y^b sum_k t^k (a^(k-1) - (-b)^(k-1)) / k!
+    with a = p - 1, b = 2 - p (the k = 1 term vanishes)."""
+    a, b = power - 1, 2 - power
+    total = np.zeros_like(t)
+    factorial = 1.0
+    for k in range(2, 12):
+        factorial *= k
+        total += t**k * (a ** (k - 1) - (-b) ** (k - 1)) / factorial
+    return y**b * total
+
+
+@pytest.mark.parametrize("loss", [Gamma(), Tweedie(power=1.2), Tweedie(power=1.8)])
+def test_deviance_keeps_its_digits_near_the_optimum(loss):
+    # At mu ~ y the half deviance is ~ y^b t^2 / 2: a formula that adds the
+    # constant y^b / ((1-p)(2-p)) loses it, or goes negative.
+    rng = np.random.RandomState(0)
+    y = rng.gamma(2.0, 2.0, size=400)
+    t = np.concatenate(
+        [[0.0], rng.choice([-1, 1], 399) * 10 ** rng.uniform(-15, -1, 399)]
+    )
+    raw = (np.log(y) - t)[:, None]
+    values = loss.pointwise(y, raw)
+    assert np.all(values >= 0)
+    power = loss.power if isinstance(loss, Tweedie) else 2.0
+    t_used = np.log(y) - raw[:, 0]  # t as rounded into raw
+    exact = taylor_half_deviance(y, t_used, power)
+    # expm1(a t) / a + expm1(-b t) / b cancels its terms ~ t, not the constant
+    # 1 / (ab): an error of a few ulps of y^b |t|, where the sum of the
+    # constant and the terms would leave ulps of y^b.
+    error = np.abs(values - exact)
+    assert np.all(error <= 1e-9 * exact + 4e-16 * y ** (2 - power) * np.abs(t_used))
+    assert np.all(error[np.abs(t_used) > 1e-6] <= 1e-9 * exact[np.abs(t_used) > 1e-6])
+
+
+def test_log_link_kernels_do_not_overflow_where_the_values_are_finite():
+    with np.errstate(over="raise", invalid="raise"):
+        # y exp(-raw) ~ exp(697) for gamma; exp(-raw) alone would overflow.
+        y = np.array([1e-10, 1e-300])
+        raw = np.array([[-720.0], [100.0]])
+        for loss in (Gamma(), Tweedie(power=1.1)):
+            g, h = kernel(loss, y, raw, np.ones(2))
+            assert np.all(np.isfinite(g)) and np.all(np.isfinite(h))
+            assert np.all(np.isfinite(loss.pointwise(y, raw)))
+        # y = 0 contributes no y mu^(1-p) term, however small mu is.
+        tweedie = Tweedie(power=1.5)
+        y0 = np.zeros(2)
+        raw0 = np.array([[-2000.0], [3.0]])
+        g, h = kernel(tweedie, y0, raw0, np.ones(2))
+        assert_allclose(g[0], np.exp(0.5 * raw0[:, 0]))
+        assert_allclose(h[0], 0.5 * np.exp(0.5 * raw0[:, 0]))
+        assert_allclose(tweedie.pointwise(y0, raw0), np.exp(0.5 * raw0[:, 0]) / 0.5)
+
+
+@pytest.mark.parametrize("power", [1.1, 1.5, 1.9])
+def test_gamma_and_tweedie_baselines_are_the_log_weighted_mean(power):
+    rng = np.random.RandomState(1)
+    y = np.where(rng.rand(60) < 0.3, 0.0, rng.gamma(2.0, 3.0, size=60))
+    sw = rng.uniform(0.1, 3.0, size=60)
+    expected = np.log(np.sum(sw * y) / np.sum(sw))
+    assert_allclose(Tweedie(power=power).baseline(y, sw), [expected], rtol=1e-14)
+    y_pos = y + 0.5
+    expected = np.log(np.sum(sw * y_pos) / np.sum(sw))
+    assert_allclose(Gamma().baseline(y_pos, sw), [expected], rtol=1e-14)
+    # ... where the gradient of the weighted mean loss vanishes.
+    for loss, target in ((Tweedie(power=power), y), (Gamma(), y_pos)):
+        b = loss.baseline(target, sw)
+        g, _ = kernel(loss, target, np.full((60, 1), b[0]), sw)
+        assert abs(g.sum()) < 1e-10 * np.abs(g).sum()
+
+
+@pytest.mark.parametrize("q", [0.05, 0.3, 0.5, 0.9])
+def test_quantile_baseline_is_the_weighted_quantile(q):
+    rng = np.random.RandomState(2)
+    y = np.round(rng.normal(size=37) * 3, 1)  # ties
+    weights = rng.randint(1, 5, size=37).astype(float)
+    expected = np.quantile(
+        np.repeat(y, weights.astype(int)), q, method="averaged_inverted_cdf"
+    )
+    assert Quantile(quantile=q).baseline(y, weights)[0] == expected
+    # Unweighted, too; and a minimiser of the pinball loss among the data.
+    loss = Quantile(quantile=q)
+    b = loss.baseline(y, np.ones(37))[0]
+    assert b == np.quantile(y, q, method="averaged_inverted_cdf")
+    assert mean_loss(loss, y, weights, loss.baseline(y, weights)[0]) <= min(
+        mean_loss(loss, y, weights, v) for v in y
+    ) * (1 + 1e-12)
+
+
+def huber_mean(y, sw, delta, c):
+    r = np.abs(y - c)
+    return np.average(
+        np.where(r <= delta, 0.5 * r**2, delta * (r - delta / 2)), weights=sw
+    )
+
+
+@pytest.mark.parametrize("delta", [0.05, 0.9, 3.0, 100.0])
+@pytest.mark.parametrize("seed", range(3))
+def test_huber_baseline_minimises_the_weighted_mean_loss(delta, seed):
+    rng = np.random.RandomState(seed)
+    y = np.concatenate([rng.normal(size=80), rng.standard_cauchy(size=20) * 5])
+    sw = rng.uniform(0.1, 3.0, size=100)
+    b = Huber(delta=delta).baseline(y, sw)
+    assert b.shape == (1,)
+    best = minimize_scalar(
+        lambda c: huber_mean(y, sw, delta, c),
+        bracket=(np.median(y) - 1, np.median(y) + 1),
+        tol=1e-12,
+    )
+    assert huber_mean(y, sw, delta, b[0]) <= best.fun + 1e-12
+    assert_allclose(b[0], best.x, atol=1e-6)
+    # The first-order condition holds to rounding.
+    assert abs(np.sum(sw * np.clip(b[0] - y, -delta, delta))) < 1e-10 * delta * sw.sum()
+    if delta == 100.0:  # every residual in the quadratic part: the weighted mean
+        assert_allclose(b[0], np.average(y, weights=sw), rtol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.lists(
+        st.tuples(st.integers(-6, 6).map(float), st.integers(0, 4)),
+        min_size=1,
+        max_size=20,
+    ).filter(lambda d: sum(w for _, w in d) > 0),
+    delta=st.sampled_from([0.25, 0.5, 1.0, 2.5]),
+)
+def test_huber_location_on_ties_and_zero_weights(data, delta):
+    # Integer values and deltas: kinks coincide, flat stretches appear.
+    y = np.array([v for v, _ in data])
+    w = np.array([c for _, c in data], dtype=float)
+    c = huber_location(y, w, delta)
+    assert np.isfinite(c)
+    cost = huber_mean(y, w, delta, c)
+    grid = np.linspace(y.min() - 1, y.max() + 1, 2001)
+    assert cost <= min(huber_mean(y, w, delta, v) for v in grid) + 1e-12
+    assert abs(np.dot(w, np.clip(c - y, -delta, delta))) <= 1e-12 * w.sum()
+
+
+@pytest.mark.parametrize("q", [0.1, 0.8])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_quantile_refit_leaves_are_quantiles_of_residuals(
+    q, weighted, make_binned_data
+):
+    rng = np.random.RandomState(3)
+    y = rng.normal(size=400) * 3
+    raw = rng.normal(size=400)
+    tree = grown_tree(make_binned_data, y, raw)
+    weights = rng.randint(1, 4, size=400).astype(float) if weighted else np.ones(400)
+    before = tree.nodes.copy()
+    loss = Quantile(quantile=q)
+    loss.refit_leaves(tree, y, raw, weights)
+    for node, start, stop in zip(
+        tree.leaf_nodes, tree.leaf_starts, tree.leaf_stops, strict=True
+    ):
+        rows = tree.sample_indices[start:stop]
+        residuals = y[rows] - raw[rows]
+        repeated = np.repeat(residuals, weights[rows].astype(int))
+        expected = np.quantile(repeated, q, method="averaged_inverted_cdf")
+        assert tree.nodes["value"][node] == expected
+        # ... a minimiser of the leaf's weighted pinball loss.
+        value = tree.nodes["value"][node]
+
+        def cost(v, residuals=residuals, rows=rows):
+            return np.sum(
+                weights[rows]
+                * np.maximum(q * (residuals - v), (q - 1) * (residuals - v))
+            )
+
+        assert cost(value) <= min(cost(v) for v in residuals) * (1 + 1e-12)
+    for field in set(NODE_DTYPE.names) - {"value"}:
+        assert_array_equal(tree.nodes[field], before[field])
+    assert not np.array_equal(tree.nodes["value"], before["value"])
