@@ -34,8 +34,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._categorical import make_encoder
+from ._dataset import Dataset
 from ._engine.binning import BinMapper
-from ._engine.common import MAX_BINS, X_DTYPE, Y_DTYPE, binned_dtype
+from ._engine.common import MAX_BINS, MAX_CATEGORIES, X_DTYPE, Y_DTYPE, binned_dtype
 from ._engine.grower import TreeParams, interaction_groups_matrix
 from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
@@ -56,8 +58,6 @@ from .callbacks import StageInfo, _CallbackList
 
 #: Above this many samples, ``early_stopping="auto"`` turns early stopping on.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
-#: Rows of the training set a non-loss scorer is evaluated on.
-_SCORER_SUBSAMPLE = 10_000
 
 
 class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
@@ -96,6 +96,12 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             list, tuple, StrOptions({"pairwise", "no_interactions"}), None
         ],
         "importance_type": [StrOptions({"gain", "split"})],
+        "categorical_features": [
+            "array-like", StrOptions({"from_dtype"}), None
+        ],
+        "monotonic_cst": ["array-like", dict, None],
+        "subsample": [Interval(Real, 0, 1, closed="right")],
+        "max_features": [Interval(RealNotInt, 0, 1, closed="right")],
     }
 
     @abstractmethod
@@ -129,6 +135,10 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         max_delta_step,
         interaction_cst,
         importance_type,
+        categorical_features,
+        monotonic_cst,
+        subsample,
+        max_features,
     ):
         self.loss = loss
         self.learning_rate = learning_rate
@@ -157,6 +167,10 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         self.max_delta_step = max_delta_step
         self.interaction_cst = interaction_cst
         self.importance_type = importance_type
+        self.categorical_features = categorical_features
+        self.monotonic_cst = monotonic_cst
+        self.subsample = subsample
+        self.max_features = max_features
 
     # -- subclass hooks ----------------------------------------------------
     @abstractmethod
@@ -217,6 +231,12 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         return self
 
     def _validate_training_data(self, X, y, sample_weight, reset):
+        if reset:
+            # Categories are read before validation turns X into floats.
+            self._category_encoder = make_encoder(
+                X, self.categorical_features, min(self.max_bins, MAX_CATEGORIES)
+            )
+        X = self._encode_categories(X)
         X, y = validate_data(
             self,
             X,
@@ -245,7 +265,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             raise ValueError("X_val and y_val must be given together.")
         X_val, y_val = validate_data(
             self,
-            X_val,
+            self._encode_categories(X_val),
             y_val,
             dtype=[X_DTYPE],
             ensure_all_finite="allow-nan",
@@ -332,7 +352,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         else:
             self._reset_fitted_state(X, y, sample_weight, policy)
         classes = getattr(self, "classes_", None)
-        train = _Dataset(X, y, sample_weight, self._bin_mapper, self._ensemble,
+        train = Dataset(X, y, sample_weight, self._bin_mapper, self._ensemble,
                          classes, training=True)
         fitter = StageFitter(
             train.X_binned,
@@ -349,7 +369,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         train.replay(self._ensemble, fitter.gradients_at)
         val = None
         if validation is not None:
-            val = _Dataset(*validation, self._bin_mapper, self._ensemble, classes)
+            val = Dataset(*validation, self._bin_mapper, self._ensemble, classes)
             val.replay(self._ensemble)
         return train, val, fitter
 
@@ -434,9 +454,11 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         )
 
     def _reset_fitted_state(self, X, y, sample_weight, policy):
+        encoder = self._category_encoder
         self._bin_mapper = BinMapper(
             max_bins=self.max_bins, random_state=self._random_seed
-        ).fit(X, sample_weight)
+        ).fit(X, sample_weight,
+              None if encoder is None else encoder.n_categories_)
         self._loss = self._make_loss()
         weights = np.ones_like(y) if sample_weight is None else sample_weight
         self._ensemble = TreeEnsemble(self._loss.baseline(y, weights), policy)
@@ -738,8 +760,22 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         """``X`` validated for a fitted model (features, dtype, NaN allowed)."""
         check_is_fitted(self, "_ensemble")
         return validate_data(
-            self, X, dtype=[X_DTYPE], ensure_all_finite="allow-nan", reset=False
+            self, self._encode_categories(X), dtype=[X_DTYPE],
+            ensure_all_finite="allow-nan", reset=False,
         )
+
+    def _encode_categories(self, X):
+        """``X`` with its categorical columns as codes (unknown ones NaN)."""
+        encoder = getattr(self, "_category_encoder", None)
+        return X if encoder is None else encoder.transform(X)
+
+    @property
+    def is_categorical_(self):
+        """Boolean mask of the categorical features, or None if there are none
+        (HistGradientBoosting's attribute)."""
+        check_is_fitted(self, "_ensemble")
+        encoder = self._category_encoder
+        return None if encoder is None else encoder.mask.copy()
 
     def _raw_predict(self, X):
         X = self._predict_input(X)
@@ -755,97 +791,6 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
-
-
-class _Dataset:
-    """Training or validation data, binned, with the policy's state on it.
-
-    Parameters
-    ----------
-    X, y, sample_weight : ndarray
-        The data (``y`` encoded as the loss expects).
-    bin_mapper : BinMapper
-        The fitted bin mapper.
-    ensemble : TreeEnsemble
-        The model; the state starts at its baseline (see ``replay``).
-    classes : ndarray or None
-        Class labels, to give a scorer ``y`` as the user gave it.
-    training : bool, default=False
-        Whether the policy's training-only state (``aux``) is kept.
-    """
-
-    def __init__(self, X, y, sample_weight, bin_mapper, ensemble, classes=None,
-                 training=False):
-        self.X = X
-        self.y = y
-        self.sample_weight = sample_weight
-        self.n = X.shape[0]
-        self.X_binned = bin_mapper.transform(X)
-        self.missing_bin = bin_mapper.missing_bin_
-        self._classes = classes
-        policy = ensemble.policy
-        self.aux = policy.new_aux() if training else None
-        self._loss_value = None
-        self.state = policy.start(np.tile(ensemble.baseline, (self.n, 1)))
-
-    def replay(self, ensemble, gradients_at=None):
-        """Warm start: apply the fitted stages, momentum state included.
-
-        With ``gradients_at`` (training data) the policy's ``aux`` is rebuilt
-        along the way.
-        """
-        if not ensemble.n_stages:
-            return
-        policy = ensemble.policy
-        before_step = None
-        if gradients_at is not None:
-
-            def before_step(state, stage, outputs):
-                policy.replay_aux(gradients_at, state, stage, outputs, self.aux)
-
-        for state in ensemble.replay(self.X_binned, True, self.missing_bin,
-                                     before_step):
-            self.state = state
-
-    @property
-    def raw(self):
-        """The model's raw predictions on this data."""
-        return self.state[0]
-
-    def loss(self, loss):
-        """The model's loss on this data (cached until the next stage)."""
-        if self._loss_value is None:
-            self._loss_value = loss(self.y, self.raw, self.sample_weight)
-        return self._loss_value
-
-    def advance(self, new_state, loss_value=None):
-        """Move to the next stage's state (and its loss, when known)."""
-        self.state = new_state
-        self._loss_value = loss_value
-
-    def advance_with_last_stage(self, ensemble):
-        """Apply the ensemble's last stage to this data."""
-        stage = ensemble.n_stages - 1
-        outputs = ensemble.stage_outputs(
-            self.X_binned, stage, True, self.missing_bin
-        )
-        self.advance(ensemble.policy.step(self.state, outputs, ensemble.stages[-1]))
-
-    @property
-    def y_original(self):
-        """Targets as the user gave them (class labels for classifiers)."""
-        if self._classes is None:
-            return self.y
-        return self._classes[self.y.astype(np.intp)]
-
-    def scoring_subsample(self, seed):
-        if self.n <= _SCORER_SUBSAMPLE:
-            return self.X, self.y_original, self.sample_weight
-        rows = np.random.RandomState(seed).choice(
-            self.n, _SCORER_SUBSAMPLE, replace=False
-        )
-        sw = None if self.sample_weight is None else self.sample_weight[rows]
-        return self.X[rows], self.y_original[rows], sw
 
 
 _COMMON_DOC = """
@@ -1069,6 +1014,10 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         max_delta_step=None,
         interaction_cst=None,
         importance_type="gain",
+        categorical_features="from_dtype",
+        monotonic_cst=None,
+        subsample=1.0,
+        max_features=1.0,
     ):
         super().__init__(
             loss=loss,
@@ -1098,6 +1047,10 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
             max_delta_step=max_delta_step,
             interaction_cst=interaction_cst,
             importance_type=importance_type,
+            categorical_features=categorical_features,
+            monotonic_cst=monotonic_cst,
+            subsample=subsample,
+            max_features=max_features,
         )
         self.quantile = quantile
         self.huber_delta = huber_delta
@@ -1217,6 +1170,10 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         max_delta_step=None,
         interaction_cst=None,
         importance_type="gain",
+        categorical_features="from_dtype",
+        monotonic_cst=None,
+        subsample=1.0,
+        max_features=1.0,
     ):
         super().__init__(
             loss=loss,
@@ -1246,6 +1203,10 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
             max_delta_step=max_delta_step,
             interaction_cst=interaction_cst,
             importance_type=importance_type,
+            categorical_features=categorical_features,
+            monotonic_cst=monotonic_cst,
+            subsample=subsample,
+            max_features=max_features,
         )
 
     def _encode_y(self, y, sample_weight):

@@ -93,6 +93,8 @@ class BinMapper:
         Number of non-missing bins of each feature.
     missing_bin_ : int
         Bin code of NaN, the same for all features.
+    is_categorical_ : ndarray of uint8, shape (n_features,)
+        Which features are categorical (their bins are their codes).
     """
 
     def __init__(self, max_bins=255, subsample=200_000, random_state=None):
@@ -101,7 +103,10 @@ class BinMapper:
         self.random_state = random_state
 
     def fit(
-        self, X: np.ndarray, sample_weight: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        n_categories: np.ndarray | None = None,
     ) -> "BinMapper":
         """Compute bin thresholds of every column of ``X``.
 
@@ -111,6 +116,11 @@ class BinMapper:
             Training data, NaN for missing values.
         sample_weight : ndarray of shape (n_samples,) or None
             See ``find_bin_thresholds``.
+        n_categories : ndarray of int, shape (n_features,), or None
+            Number of categories of each categorical feature (0 for a
+            numeric one). A categorical column holds codes 0..K-1, and code
+            ``k`` gets bin ``k`` whatever the data, so that raw codes and
+            bins agree.
 
         Returns
         -------
@@ -126,8 +136,18 @@ class BinMapper:
             X = X.take(rows, axis=0)
             if sample_weight is not None:
                 sample_weight = sample_weight[rows]
+        if n_categories is None:
+            n_categories = np.zeros(X.shape[1], dtype=np.intp)
+        if np.any(n_categories > self.max_bins):
+            raise ValueError(
+                f"A categorical feature has {n_categories.max()} categories, "
+                f"more than max_bins={self.max_bins}."
+            )
+        self.is_categorical_ = (np.asarray(n_categories) > 0).astype(np.uint8)
         self.bin_thresholds_ = [
-            find_bin_thresholds(
+            np.arange(n_categories[f] - 1, dtype=X_DTYPE) + 0.5
+            if self.is_categorical_[f]
+            else find_bin_thresholds(
                 np.ascontiguousarray(X[:, f]), self.max_bins, sample_weight
             )
             for f in range(X.shape[1])
@@ -157,10 +177,13 @@ class BinMapper:
         return binned
 
     def fit_transform(
-        self, X: np.ndarray, sample_weight: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        n_categories: np.ndarray | None = None,
     ) -> np.ndarray:
         """Fit thresholds on ``X`` and return it binned."""
-        return self.fit(X, sample_weight).transform(X)
+        return self.fit(X, sample_weight, n_categories).transform(X)
 
 
 @njit(parallel=True, nogil=True, cache=True)
