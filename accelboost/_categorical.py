@@ -50,13 +50,17 @@ def categorical_mask(X, categorical_features) -> np.ndarray | None:
     mask : ndarray of bool, shape (n_features,), or None
         None when no feature is categorical.
     """
-    shape = X.shape if hasattr(X, "shape") else np.shape(X)
-    if categorical_features is None or len(shape) != 2:
+    if categorical_features is None:
+        return None
+    by_dtype = (isinstance(categorical_features, str)
+                and categorical_features == "from_dtype")
+    if by_dtype and not _is_dataframe(X):
+        return None
+    shape = X.shape if _is_dataframe(X) else np.asarray(X).shape
+    if len(shape) != 2:
         return None  # validation rejects a wrong shape with its own message
     n_features = shape[1]
-    if isinstance(categorical_features, str) and categorical_features == "from_dtype":
-        if not _is_dataframe(X):
-            return None
+    if by_dtype:
         mask = np.array([_is_category_dtype(X.iloc[:, j]) for j in range(n_features)])
         return mask if mask.any() else None
     features = np.asarray(categorical_features)
@@ -203,15 +207,16 @@ class CategoryEncoder:
         else becomes a float64 ndarray. ``X`` with another number of
         columns is returned as it is, for validation to reject.
         """
-        shape = X.shape if hasattr(X, "shape") else np.shape(X)
-        if len(shape) != 2 or shape[1] != len(self.mask):
+        if not _is_dataframe(X):
+            X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != len(self.mask):
             return X
         if _is_dataframe(X):
             out = X.copy(deep=False)
             for j in np.flatnonzero(self.mask):
                 out[out.columns[j]] = self._codes(j, X.iloc[:, j])
             return out
-        values = np.asarray(X)
+        values = X
         out = np.empty(values.shape, dtype=X_DTYPE)
         for j in range(len(self.mask)):
             if self.mask[j]:

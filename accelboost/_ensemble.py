@@ -272,6 +272,20 @@ class TreeEnsemble:
         other._packed = self._packed.copy()
         return other
 
+    def truncated(self, n_stages: int) -> "TreeEnsemble":
+        """The model of the first ``n_stages`` stages (this one if all).
+
+        Its coefficients are those of the shorter recursion, not a slice of
+        this model's: with momentum a stage's weight depends on the stages
+        after it.
+        """
+        if n_stages >= self.n_stages:
+            return self
+        other = TreeEnsemble(self.baseline, self.policy)
+        other.trees = self.trees[: n_stages * self.trees_per_stage]
+        other.stages = self.stages[:n_stages]
+        return other
+
     def _plain(self):
         """``(nodes, tree_starts, tree_columns)`` of all trees, leaves unscaled."""
         packed = self._packed
@@ -300,13 +314,17 @@ class TreeEnsemble:
             self._folded = self._packed.folded(self.coef)
         return self._folded, starts, columns
 
-    def raw_predict(self, X, binned=False, missing_bin=0) -> np.ndarray:
-        """Raw predictions of shape (n_samples, n_outputs), coefficients folded."""
+    def raw_predict(self, X, binned=False, missing_bin=0, first_stage=0) -> np.ndarray:
+        """Raw predictions of shape (n_samples, n_outputs), coefficients folded.
+
+        With ``first_stage`` the trees of the stages before it are left out
+        (the baseline stays), as XGBoost's ``iteration_range`` slices trees.
+        """
         folded, starts, columns = self.folded_arrays()
         raw = np.tile(self.baseline, (X.shape[0], 1))
         add_tree_values(
-            folded, self.bitsets, starts, columns, 0, len(self.trees), X, binned,
-            missing_bin, raw,
+            folded, self.bitsets, starts, columns, first_stage * self.trees_per_stage,
+            len(self.trees), X, binned, missing_bin, raw,
         )
         return raw
 

@@ -301,6 +301,8 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         return (X_tr, y_tr, sw_tr), (X_val, y_val, sw_val)
 
     def _fit(self, X, y, sample_weight, validation, warm, callbacks):
+        # Until the fit ends, predictions use every stage so far.
+        self.best_iteration_ = None
         callbacks.before_fit(self)
         early_stopping = self._uses_early_stopping(X.shape[0], validation is not None)
         if not warm:
@@ -505,8 +507,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         ``"split"``: the number of splits on the feature, as LightGBM counts
         them. Gains are those of the fit, in each tree's own gradient scale.
         """
-        check_is_fitted(self, "_ensemble")
-        gains, counts = self._ensemble.split_totals(self.n_features_in_)
+        gains, counts = self._model().split_totals(self.n_features_in_)
         if self.importance_type == "split":
             return counts
         total = gains.sum()
@@ -514,13 +515,48 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
 
     @property
     def stage_coef_(self):
-        """Weight of each tree in the final model, after restarts.
+        """Weight of each tree in the model ``predict`` uses, after restarts.
 
         Trees are ordered by stage; within a stage by role (AGBM fits two
-        trees a stage) and then by output column (class).
+        trees a stage) and then by output column (class). After early
+        stopping the model has ``best_iteration_`` stages.
+        """
+        return self._model().coef.copy()
+
+    def _model(self, n_stages=None):
+        """The ensemble of the first ``n_stages`` stages, which predicts.
+
+        By default ``best_iteration_`` stages (after early stopping, the
+        best-scoring model, as LightGBM predicts), or all of them while the
+        fit runs (callbacks and scorers see the model as it stands).
         """
         check_is_fitted(self, "_ensemble")
-        return self._ensemble.coef.copy()
+        full = self._ensemble
+        if n_stages is None:
+            best = getattr(self, "best_iteration_", None)
+            n_stages = full.n_stages if best is None else best
+        key = (full, full.n_stages, n_stages)
+        cached = getattr(self, "_model_cache", None)
+        if cached is None or cached[0] is not full or cached[1:3] != key[1:]:
+            self._model_cache = (*key, full.truncated(n_stages))
+        return self._model_cache[3]
+
+    def _check_iteration_range(self, iteration_range):
+        """``(first stage, stop stage)`` of a predict's ``iteration_range``."""
+        if iteration_range is None:
+            return 0, None
+        try:
+            begin, end = (int(i) for i in iteration_range)
+            valid = all(isinstance(i, Integral) for i in iteration_range)
+        except (TypeError, ValueError):
+            valid = False
+        n_stages = self._ensemble.n_stages
+        if not valid or not 0 <= begin <= end <= n_stages:
+            raise ValueError(
+                "iteration_range must be a pair of ints (begin, end) with "
+                f"0 <= begin <= end <= n_iter_={n_stages}; got {iteration_range!r}."
+            )
+        return begin, end
 
     @property
     def stage_momentum_(self):
@@ -574,11 +610,11 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
     # -- terms of an additive model ------------------------------------------
     def _term_structure(self):
         """The fitted model's terms (cached for this ensemble at this size)."""
-        check_is_fitted(self, "_ensemble")
-        nodes, starts, _ = self._ensemble._plain()
+        model = self._model()
+        nodes, starts, _ = model._plain()
         # Every fit makes a new ensemble (warm start a copy): a refit with
         # as many trees must not reuse the old terms.
-        key = (self._ensemble, len(starts))
+        key = (model, len(starts))
         cached = getattr(self, "_terms_cache", None)
         if cached is None or cached[0] is not key[0] or cached[1] != key[1]:
             self._terms_cache = (*key, decompose(nodes, starts))
@@ -608,21 +644,22 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         that are a single leaf. ``decision_function`` (regressors: the raw
         prediction) is ``intercept_`` plus the sum of ``predict_terms``."""
         self._term_structure()  # raises if the model has no terms
-        folded, starts, columns = self._ensemble.folded_arrays()
+        model = self._model()
+        folded, starts, columns = model.folded_arrays()
         # A tree that is a single leaf splits on nothing: it is all intercept.
         single = folded["left"][starts] == 0
-        intercept = self._ensemble.baseline.copy()
+        intercept = model.baseline.copy()
         np.add.at(intercept, columns[single], folded["threshold"][starts[single]])
         return intercept[0] if intercept.shape[0] == 1 else intercept
 
     def _terms_at(self, X, binned):
         structure = self._term_structure()
-        folded, starts, columns = self._ensemble.folded_arrays()
+        model = self._model()
+        folded, starts, columns = model.folded_arrays()
         with numba_threads(effective_n_threads(self.n_threads)):
-            values = term_values(structure, folded, self._ensemble.bitsets, starts,
-                                 columns, X, binned,
-                                 self._bin_mapper.missing_bin_,
-                                 self._ensemble.n_outputs)
+            values = term_values(structure, folded, model.bitsets, starts,
+                                 columns, X, binned, self._bin_mapper.missing_bin_,
+                                 model.n_outputs)
         values = values[:, 1:]  # term 0 is in the intercept
         return values[..., 0] if values.shape[2] == 1 else values
 
@@ -777,10 +814,11 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         encoder = self._category_encoder
         return None if encoder is None else encoder.mask.copy()
 
-    def _raw_predict(self, X):
+    def _raw_predict(self, X, iteration_range=None):
         X = self._predict_input(X)
+        begin, end = self._check_iteration_range(iteration_range)
         with numba_threads(effective_n_threads(self.n_threads)):
-            return self._ensemble.raw_predict(X)
+            return self._model(end).raw_predict(X, first_stage=begin)
 
     def _staged_raw_predict(self, X):
         X = self._predict_input(X)
@@ -1077,19 +1115,24 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
         return make_loss(self.loss, quantile=self.quantile,
                          huber_delta=self.huber_delta, power=self.power)
 
-    def predict(self, X):
+    def predict(self, X, iteration_range=None):
         """Predict regression targets for ``X``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input samples; NaN marks a missing value.
+        iteration_range : tuple of (int, int) or None, default=None
+            Use the trees of stages ``begin`` to ``end - 1`` (the baseline
+            is always included), with the coefficients of the model of
+            ``end`` stages. None: ``best_iteration_`` stages, which after
+            early stopping is the best-scoring model, not all ``n_iter_``.
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
         """
-        raw = self._raw_predict(X)
+        raw = self._raw_predict(X, iteration_range)
         return self._loss.inverse_link(raw)[:, 0]
 
     def staged_predict(self, X):
@@ -1243,19 +1286,24 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
     def _make_loss(self):
         return make_loss("log_loss", n_classes=len(self.classes_))
 
-    def decision_function(self, X):
+    def decision_function(self, X, iteration_range=None):
         """Raw scores: the logit (binary) or one score per class.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input samples; NaN marks a missing value.
+        iteration_range : tuple of (int, int) or None, default=None
+            Use the trees of stages ``begin`` to ``end - 1`` (the baseline
+            is always included), with the coefficients of the model of
+            ``end`` stages. None: ``best_iteration_`` stages, which after
+            early stopping is the best-scoring model, not all ``n_iter_``.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        raw = self._raw_predict(X)
+        raw = self._raw_predict(X, iteration_range)
         return raw[:, 0] if raw.shape[1] == 1 else raw
 
     def staged_decision_function(self, X):
@@ -1273,19 +1321,24 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         for raw in self._staged_raw_predict(X):
             yield raw[:, 0] if raw.shape[1] == 1 else raw
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, iteration_range=None):
         """Class probabilities for ``X``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input samples; NaN marks a missing value.
+        iteration_range : tuple of (int, int) or None, default=None
+            Use the trees of stages ``begin`` to ``end - 1`` (the baseline
+            is always included), with the coefficients of the model of
+            ``end`` stages. None: ``best_iteration_`` stages, which after
+            early stopping is the best-scoring model, not all ``n_iter_``.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        raw = self._raw_predict(X)
+        raw = self._raw_predict(X, iteration_range)
         return self._loss.inverse_link(raw)
 
     def staged_predict_proba(self, X):
@@ -1303,19 +1356,24 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         for raw in self._staged_raw_predict(X):
             yield self._loss.inverse_link(raw)
 
-    def predict(self, X):
+    def predict(self, X, iteration_range=None):
         """Predict class labels for ``X``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input samples; NaN marks a missing value.
+        iteration_range : tuple of (int, int) or None, default=None
+            Use the trees of stages ``begin`` to ``end - 1`` (the baseline
+            is always included), with the coefficients of the model of
+            ``end`` stages. None: ``best_iteration_`` stages, which after
+            early stopping is the best-scoring model, not all ``n_iter_``.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
         """
-        raw = self._raw_predict(X)
+        raw = self._raw_predict(X, iteration_range)
         return _labels_from_raw(self.classes_, raw)
 
     def staged_predict(self, X):

@@ -548,3 +548,61 @@ def test_feature_importances_of_a_model_without_splits_are_zero():
     y = np.arange(100) % 2
     model = AccelBoostClassifier(max_iter=5).fit(X, y)
     assert_array_equal(model.feature_importances_, np.zeros(3))
+
+
+@pytest.mark.parametrize("stage_init", ["zero", "stacking", "agbm"])
+def test_iteration_range_is_the_model_of_its_stages(stage_init):
+    X, y = make_regression(n_samples=300, n_features=5, noise=5.0, random_state=0)
+    model = AccelBoostRegressor(
+        max_iter=12, max_leaf_nodes=4, stage_init=stage_init, learning_rate=0.5,
+        early_stopping=False, random_state=0,
+    ).fit(X, y)
+    staged = list(model.staged_predict(X))
+    for k in (0, 1, 5, 12):
+        expected = staged[k - 1] if k else np.full(len(y), model._ensemble.baseline[0])
+        assert_allclose(model.predict(X, iteration_range=(0, k)), expected,
+                        rtol=1e-12, atol=1e-9)
+    # Leaving out the first stages leaves out their trees (weighted as in
+    # the model of all 12 stages), the baseline kept.
+    whole = model.predict(X, iteration_range=(0, 12))
+    tail = model.predict(X, iteration_range=(4, 12))
+    coef = model.stage_coef_
+    per_stage = len(coef) // 12
+    left_out = np.zeros(len(y))
+    for stage in range(4):
+        for role, out in enumerate(model._ensemble.stage_outputs(X, stage)):
+            left_out += coef[stage * per_stage + role] * out[:, 0]
+    assert_allclose(whole - tail, left_out, rtol=1e-9, atol=1e-9)
+    assert np.abs(left_out).max() > 1.0
+
+
+def test_predict_defaults_to_the_best_iteration_after_early_stopping():
+    X, y = make_regression(n_samples=600, n_features=5, noise=30.0, random_state=1)
+    X_tr, X_val, y_tr, y_val = X[:400], X[400:], y[:400], y[400:]
+    common = dict(max_leaf_nodes=3, stage_init="stacking", momentum=0.5,
+                  learning_rate=0.5, random_state=0)
+    stopped = AccelBoostRegressor(max_iter=500, early_stopping=True,
+                                  n_iter_no_change=15, **common)
+    stopped.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    best = stopped.best_iteration_
+    assert 0 < best < stopped.n_iter_
+    assert best == np.argmax(stopped.validation_score_)
+    # The default model is the first best_iteration_ stages: the same trees
+    # and coefficients as a fit that stops there.
+    short = AccelBoostRegressor(max_iter=best, early_stopping=False, **common)
+    short.fit(X_tr, y_tr)
+    assert_array_equal(stopped.predict(X_val), short.predict(X_val))
+    assert_array_equal(stopped.stage_coef_, short.stage_coef_)
+    assert_array_equal(stopped.feature_importances_, short.feature_importances_)
+    # Every stage is still there, and reachable.
+    full = stopped.predict(X_val, iteration_range=(0, stopped.n_iter_))
+    assert not np.array_equal(full, stopped.predict(X_val))
+    assert len(list(stopped.staged_predict(X_val))) == stopped.n_iter_
+
+
+@pytest.mark.parametrize("bad", [(0, 99), (3, 2), (-1, 2), (0,), "ab", (0.5, 2)])
+def test_iteration_range_out_of_bounds_is_rejected(bad):
+    X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    model = AccelBoostRegressor(max_iter=5, early_stopping=False).fit(X, y)
+    with pytest.raises(ValueError, match="iteration_range must be a pair of ints"):
+        model.predict(X, iteration_range=bad)
