@@ -41,6 +41,7 @@ from ._engine.common import MAX_BINS, MAX_CATEGORIES, X_DTYPE, Y_DTYPE, binned_d
 from ._engine.grower import TreeParams, interaction_groups_matrix
 from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
+from ._evaluation import EvalRecorder, check_eval_metric, check_eval_set
 from ._fitter import StageFitter
 from ._model_file import ModelFileMixin
 from ._stages import MomentumRules, Schedule, make_policy
@@ -188,7 +189,8 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
     # -- fit -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
-            sample_weight_val=None, callbacks=None):
+            sample_weight_val=None, eval_set=None, eval_metric=None,
+            callbacks=None):
         """Fit the boosted ensemble.
 
         Parameters
@@ -202,10 +204,23 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         X_val, y_val, sample_weight_val : array-like, default=None
             A validation set for early stopping, used instead of holding out
             ``validation_fraction`` of the training data.
+        eval_set : list of (X, y) or (X, y, sample_weight), default=None
+            Data sets scored after every stage into ``evals_result_``
+            (LightGBM's and XGBoost's ``eval_set``), under the names
+            ``"validation_0"``, ``"validation_1"``, ... They only watch the
+            fit: early stopping uses ``X_val`` (or ``validation_fraction``).
+        eval_metric : str, callable or list of them, default=None
+            What ``eval_set`` records: "loss" (the default; the model's loss,
+            lower is better, recorded under the loss's name), a scikit-learn
+            scorer name such as "roc_auc" or "r2", or a scorer callable
+            ``scorer(estimator, X, y)`` (higher is better). The loss costs a
+            pass over each new stage's trees; a scorer predicts with the
+            whole model at every stage.
         callbacks : list of callable or Callback, default=None
             Called after every stage with an
             :class:`accelboost.callbacks.StageInfo`; a truthy return stops
-            the fit (see :mod:`accelboost.callbacks`).
+            the fit (see :mod:`accelboost.callbacks`). They run after
+            ``eval_set`` is scored, so they can read ``evals_result_``.
 
         Returns
         -------
@@ -217,7 +232,10 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             X, y, sample_weight, reset=not warm
         )
         validation = self._validation_data(X_val, y_val, sample_weight_val)
-        callbacks = _CallbackList(callbacks)
+        eval_sets = [self._validation_data(*item) for item in check_eval_set(eval_set)]
+        metrics = check_eval_metric(eval_metric, self.loss)
+        recorders = [EvalRecorder(eval_sets, metrics)] if eval_sets else []
+        callbacks = _CallbackList(recorders + list(callbacks or []))
         previous_state = dict(self.__dict__) if warm else None
         try:
             with numba_threads(fit_n_threads(self.n_threads, *X.shape)):
@@ -303,6 +321,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
     def _fit(self, X, y, sample_weight, validation, warm, callbacks):
         # Until the fit ends, predictions use every stage so far.
         self.best_iteration_ = None
+        self.evals_result_ = {}  # filled by the eval_set recorder, if any
         callbacks.before_fit(self)
         early_stopping = self._uses_early_stopping(X.shape[0], validation is not None)
         if not warm:
@@ -940,7 +959,15 @@ _COMMON_DOC = """
         Number of stages fitted.
     best_iteration_ : int
         Number of stages of the best-scoring model when early stopping is on
-        (0: the baseline alone); ``n_iter_`` otherwise.
+        (0: the baseline alone); ``n_iter_`` otherwise. The predict methods,
+        the term API, ``feature_importances_`` and ``stage_coef_`` use this
+        model, as LightGBM does; ``iteration_range`` reaches the others.
+    evals_result_ : dict
+        Per ``eval_set`` entry (``"validation_0"``, ...), per metric, its
+        value after each stage (LightGBM's ``evals_result_``); empty
+        without ``eval_set``.
+    is_categorical_ : ndarray of bool of shape (n_features_in_,) or None
+        The categorical features (None if there are none).
     n_restarts_ : int
         Number of momentum restarts.
     train_score_ : ndarray of shape (n_iter_ + 1,) or (0,)

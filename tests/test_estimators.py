@@ -12,7 +12,12 @@ from sklearn.ensemble import (
     HistGradientBoostingRegressor,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error
+from sklearn.metrics import (
+    log_loss,
+    mean_poisson_deviance,
+    mean_squared_error,
+    roc_auc_score,
+)
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -606,3 +611,62 @@ def test_iteration_range_out_of_bounds_is_rejected(bad):
     model = AccelBoostRegressor(max_iter=5, early_stopping=False).fit(X, y)
     with pytest.raises(ValueError, match="iteration_range must be a pair of ints"):
         model.predict(X, iteration_range=bad)
+
+
+def test_eval_set_records_every_metric_after_every_stage():
+    X, y = make_classification(n_samples=600, n_features=6, random_state=0)
+    X_tr, X_a, X_b = X[:400], X[400:500], X[500:]
+    y_tr, y_a, y_b = y[:400], y[400:500], y[500:]
+    weights = np.linspace(0.5, 2.0, 100)
+    model = AccelBoostClassifier(max_iter=15, max_leaf_nodes=4, early_stopping=False,
+                                 random_state=0)
+    model.fit(X_tr, y_tr, eval_set=[(X_a, y_a), (X_b, y_b, weights)],
+              eval_metric=["loss", "roc_auc"])
+    assert set(model.evals_result_) == {"validation_0", "validation_1"}
+    # The recorded values are the model's own after each stage.
+    for name, X_e, y_e, w in (("validation_0", X_a, y_a, None),
+                              ("validation_1", X_b, y_b, weights)):
+        record = model.evals_result_[name]
+        assert len(record["log_loss"]) == len(record["roc_auc"]) == 15
+        staged = list(model.staged_predict_proba(X_e))
+        assert_allclose(record["log_loss"],
+                        [log_loss(y_e, p, sample_weight=w) for p in staged],
+                        rtol=1e-10)
+        assert_allclose(record["roc_auc"],
+                        [roc_auc_score(y_e, p[:, 1], sample_weight=w)
+                         for p in staged])
+    # Without eval_set the record is empty; eval_set does not change the fit.
+    plain = AccelBoostClassifier(max_iter=15, max_leaf_nodes=4, early_stopping=False,
+                                 random_state=0).fit(X_tr, y_tr)
+    assert plain.evals_result_ == {}
+    assert_array_equal(plain.predict_proba(X_b), model.predict_proba(X_b))
+
+
+def test_callbacks_read_evals_result_and_can_stop_on_it():
+    X, y = make_regression(n_samples=400, n_features=5, noise=20.0, random_state=0)
+    seen = []
+
+    def stop_when_worse(info):
+        losses = info.estimator.evals_result_["validation_0"]["squared_error"]
+        seen.append(len(losses))
+        return len(losses) > 3 and losses[-1] > min(losses[:-1])
+
+    model = AccelBoostRegressor(max_iter=300, learning_rate=0.9, early_stopping=False)
+    model.fit(X[:300], y[:300], eval_set=[(X[300:], y[300:])],
+              callbacks=[stop_when_worse])
+    assert seen == list(range(1, model.n_iter_ + 1))
+    assert model.n_iter_ < 300
+
+
+@pytest.mark.parametrize(
+    "eval_set, error, match",
+    [
+        ((np.zeros((5, 3)), np.zeros(5)), TypeError, "must be a list"),
+        ([np.zeros((5, 3))], TypeError, r"eval_set\[0\] must be a pair"),
+        ([(np.zeros((5, 4)), np.zeros(5))], ValueError, "X has 4 features"),
+    ],
+)
+def test_bad_eval_set_is_rejected(eval_set, error, match):
+    X, y = make_regression(n_samples=50, n_features=3, random_state=0)
+    with pytest.raises(error, match=match):
+        AccelBoostRegressor(max_iter=3).fit(X, y, eval_set=eval_set)
