@@ -8,7 +8,6 @@ accelerated boosting differ only in the policy object (``_stages``).
 """
 
 import itertools
-import time
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -44,6 +43,7 @@ from ._ensemble import TreeEnsemble
 from ._evaluation import EvalRecorder, check_eval_metric, check_eval_set
 from ._fitter import StageFitter
 from ._model_file import ModelFileMixin
+from ._progress import make_progress
 from ._stages import MomentumRules, Schedule, make_policy
 from ._terms import (
     ShapeFunction,
@@ -235,7 +235,8 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         eval_sets = [self._validation_data(*item) for item in check_eval_set(eval_set)]
         metrics = check_eval_metric(eval_metric, self.loss)
         recorders = [EvalRecorder(eval_sets, metrics)] if eval_sets else []
-        callbacks = _CallbackList(recorders + list(callbacks or []))
+        callbacks = _CallbackList(recorders + list(callbacks or [])
+                                  + make_progress(self.verbose, self.max_iter))
         previous_state = dict(self.__dict__) if warm else None
         try:
             with numba_threads(fit_n_threads(self.n_threads, *X.shape)):
@@ -341,14 +342,11 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         if scores_stages and not self.train_score_:
             self._record_scores(scorer, train, val)
         for _ in range(self._ensemble.n_stages, self.max_iter):
-            tic = time.perf_counter()
             step = self._fit_stage(fitter, train, val)
             if scores_stages:
                 # Scoring costs a pass over the data: only its users pay it.
                 self._record_scores(scorer, train, val)
             self._update_schedule(step)
-            if self.verbose:
-                self._print_progress(time.perf_counter() - tic)
             self.n_iter_ = self._ensemble.n_stages
             stop = callbacks.after_stage(self._stage_info())
             if stop or (early_stopping and self._should_stop()):
@@ -803,14 +801,6 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         reference = scores[-window] + self.tol
         return not any(score > reference for score in scores[-window + 1 :])
 
-    def _print_progress(self, seconds):
-        message = f"[{self._ensemble.n_stages}/{self.max_iter}] {seconds:.3f}s"
-        if self.train_score_:
-            message += f", train score: {self.train_score_[-1]:.5f}"
-        if self.validation_score_:
-            message += f", validation score: {self.validation_score_[-1]:.5f}"
-        print(message)
-
     # -- prediction ----------------------------------------------------------
     def _predict_input(self, X):
         """``X`` validated for a fitted model (features, dtype, NaN allowed)."""
@@ -888,7 +878,9 @@ _COMMON_DOC = """
     warm_start : bool, default=False
         Continue the previous fit with more stages instead of starting anew.
     verbose : int, default=0
-        Print progress every stage when positive.
+        Report progress: 1 draws a tqdm progress bar over the stages with
+        the latest scores (one printed line per stage if tqdm is not
+        installed), 2 or more prints one line per stage.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split and the binning subsample.
     n_threads : int or None, default=None
