@@ -26,6 +26,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -275,7 +276,11 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
                     "must have a positive weight."
                 )
         y = self._encode_y(y, sample_weight)
-        return X, y, sample_weight
+        return X, y, self._finalize_sample_weight(sample_weight, y)
+
+    def _finalize_sample_weight(self, sample_weight, y):
+        """The training weights, given the encoded targets (class weights)."""
+        return sample_weight
 
     def _validation_data(self, X_val, y_val, sample_weight_val):
         if X_val is None and y_val is None:
@@ -1181,6 +1186,13 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
     ----------
     loss : {"log_loss"}, default="log_loss"
         Cross-entropy, binary or multinomial.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``: a dict
+        from class label to weight, or "balanced" for ``n_samples /
+        (n_classes * count(class))`` (scikit-learn's
+        ``compute_sample_weight``). They apply to the held-out validation
+        rows too, as in HistGradientBoosting; an explicit ``X_val`` keeps its
+        own ``sample_weight_val``.
 """
         + _COMMON_DOC
         + """    classes_ : ndarray of shape (n_classes,)
@@ -1200,12 +1212,14 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
     _parameter_constraints: dict = {
         **BaseAccelBoost._parameter_constraints,
         "loss": [StrOptions({"log_loss"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
         self,
         loss="log_loss",
         *,
+        class_weight=None,
         learning_rate=0.1,
         max_iter=100,
         max_leaf_nodes=31,
@@ -1270,6 +1284,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
             subsample=subsample,
             max_features=max_features,
         )
+        self.class_weight = class_weight
 
     def _encode_y(self, y, sample_weight):
         check_classification_targets(y)
@@ -1291,6 +1306,14 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
             )
         self.classes_ = encoder.classes_
         return encoded.astype(Y_DTYPE)
+
+    def _finalize_sample_weight(self, sample_weight, y):
+        if self.class_weight is None:
+            return sample_weight
+        # Keys of a dict are class labels, as the user gave them.
+        labels = self.classes_[y.astype(np.intp)]
+        weights = compute_sample_weight(self.class_weight, labels)
+        return weights if sample_weight is None else sample_weight * weights
 
     def _encode_y_val(self, y):
         check_classification_targets(y)

@@ -670,3 +670,38 @@ def test_bad_eval_set_is_rejected(eval_set, error, match):
     X, y = make_regression(n_samples=50, n_features=3, random_state=0)
     with pytest.raises(error, match=match):
         AccelBoostRegressor(max_iter=3).fit(X, y, eval_set=eval_set)
+
+
+@pytest.mark.parametrize("class_weight", [{"a": 1.0, "b": 5.0, "c": 0.5}, "balanced"])
+def test_class_weight_is_sample_weight_by_class(class_weight):
+    X, y = make_classification(n_samples=500, n_features=5, n_informative=3,
+                               n_classes=3, weights=[0.7, 0.2, 0.1], random_state=0)
+    labels = np.array(["a", "b", "c"])[y]
+    base = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y))
+    counts = np.bincount(y)
+    if class_weight == "balanced":
+        per_class = len(y) / (3 * counts)
+    else:
+        per_class = np.array([class_weight[c] for c in "abc"])
+    common = dict(max_iter=10, early_stopping=True, random_state=0)
+    weighted = AccelBoostClassifier(class_weight=class_weight, **common)
+    weighted.fit(X, labels, sample_weight=base)
+    explicit = AccelBoostClassifier(**common)
+    explicit.fit(X, labels, sample_weight=base * per_class[y])
+    assert_array_equal(weighted.predict_proba(X), explicit.predict_proba(X))
+    assert_array_equal(weighted.validation_score_, explicit.validation_score_)
+
+
+def test_balanced_class_weight_raises_minority_recall():
+    X, y = make_classification(n_samples=2000, n_features=6, weights=[0.95, 0.05],
+                               flip_y=0.02, random_state=3)
+    common = dict(max_iter=50, max_leaf_nodes=8, random_state=0, early_stopping=False)
+    plain = AccelBoostClassifier(**common).fit(X[:1500], y[:1500])
+    balanced = AccelBoostClassifier(class_weight="balanced", **common)
+    balanced.fit(X[:1500], y[:1500])
+
+    def recall(model):
+        minority = y[1500:] == 1
+        return np.mean(model.predict(X[1500:])[minority] == 1)
+
+    assert recall(balanced) > recall(plain)
