@@ -620,6 +620,27 @@ def _decode_scores(est, data) -> None:
     est.validation_score_ = decode_array(data["validation_score"])
 
 
+def _encode_evals_result(est) -> dict:
+    result = getattr(est, "evals_result_", {})
+    if not all(isinstance(name, str) for name in result) or not all(
+        isinstance(metric, str) for record in result.values() for metric in record
+    ):
+        raise TypeError("evals_result_ keys must be strings to be stored")
+    return {
+        name: {metric: [_float_to_json(float(v)) for v in values]
+               for metric, values in record.items()}
+        for name, record in result.items()
+    }
+
+
+def _decode_evals_result(est, data) -> None:
+    est.evals_result_ = {
+        name: {metric: [_float_from_json(v) for v in values]
+               for metric, values in record.items()}
+        for name, record in data.items()
+    }
+
+
 def _encode_fit_state(est) -> dict:
     return {
         "random_seed": encode_value(est._random_seed),
@@ -677,6 +698,8 @@ COMPONENTS: tuple[Component, ...] = (
               _encode_iterations, _decode_iterations),
     Component("scores", ("train_score_", "validation_score_"), _encode_scores,
               _decode_scores),
+    Component("evals_result", ("evals_result_",), _encode_evals_result,
+              _decode_evals_result, missing=lambda est: _decode_evals_result(est, {})),
     Component("fit_state", ("_random_seed", "_schedule"), _encode_fit_state,
               _decode_fit_state),
     Component("term_weights", ("_term_weights",), _encode_term_weights,
@@ -873,9 +896,9 @@ class ModelFileMixin:
         name = type(self).__name__
         if doc.get("estimator") != name:
             raise ModelFileError(
-                f"{os.fspath(path)!r} holds a {doc.get('estimator')} model; load "
-                f"it with {doc.get('estimator')}().load_model(path), not "
-                f"{name}()."
+                f"{os.fspath(path)!r} holds a model of class "
+                f"{doc.get('estimator')}; load it with "
+                f"{doc.get('estimator')}().load_model(path), not {name}()."
             )
         # Decode into a copy, so that a damaged file leaves this one as it was.
         target = clone(self)
@@ -905,23 +928,31 @@ class ModelFileMixin:
         self.__dict__.update(target.__dict__)
         return self
 
-    def dump_model(self) -> dict:
-        """The fitted trees as plain Python data (json.dumps-able).
+    def dump_model(self, n_stages: int | None = None) -> dict:
+        """The trees of the model as plain Python data (json.dumps-able).
 
         The raw prediction (regressors: on the link scale; classifiers:
         ``decision_function``) of a row is ``baseline[output]`` plus, over
         the trees of that output, ``coef`` times the ``leaf_value`` of the
         leaf the row reaches (docs/model_format.md, "dump_model").
 
+        Parameters
+        ----------
+        n_stages : int or None, default=None
+            Dump the model of the first ``n_stages`` stages, which
+            ``iteration_range=(0, n_stages)`` predicts with. None: the model
+            ``predict`` uses (``best_iteration_`` stages).
+
         Returns
         -------
         dump : dict
             ``format_version``, ``estimator``, ``loss``, ``n_features``,
             ``feature_names``, ``classes``, ``n_outputs``, ``baseline``,
-            ``n_stages``, ``trees_per_stage`` and ``trees``: one dict per
-            tree with its ``tree_index``, ``stage``, ``role``, ``output``,
-            ``coef``, ``num_leaves`` and ``tree_structure``, its root node
-            as a nested dict.
+            ``n_iter``, ``best_iteration``, ``n_stages``,
+            ``trees_per_stage`` and ``trees``: one dict per tree with its
+            ``tree_index``, ``stage``, ``role``, ``output``, ``coef``,
+            ``num_leaves`` and ``tree_structure``, its root node as a nested
+            dict.
 
         Raises
         ------
@@ -929,7 +960,13 @@ class ModelFileMixin:
             If the estimator is not fitted.
         """
         check_is_fitted(self, "_ensemble")
-        ensemble = self._ensemble
+        if n_stages is not None and not 0 <= n_stages <= self.n_iter_:
+            raise ValueError(
+                f"n_stages must be in [0, n_iter_={self.n_iter_}], got {n_stages}."
+            )
+        # The truncated model, not a slice: with momentum a tree's weight
+        # depends on the stages after it.
+        ensemble = self._model(n_stages)
         names = getattr(self, "feature_names_in_", None)
         coef = ensemble.coef
         n_outputs, per_stage = ensemble.n_outputs, ensemble.trees_per_stage
@@ -946,6 +983,8 @@ class ModelFileMixin:
             "classes": None if classes is None else classes.tolist(),
             "n_outputs": int(n_outputs),
             "baseline": ensemble.baseline.tolist(),
+            "n_iter": int(self.n_iter_),
+            "best_iteration": int(self.best_iteration_),
             "n_stages": int(ensemble.n_stages),
             "trees_per_stage": int(per_stage),
             "trees": [
