@@ -2,8 +2,10 @@
 
 import json
 import math
+import re
 import struct
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +15,10 @@ from sklearn.utils._param_validation import StrOptions
 
 import accelboost
 from accelboost import AccelBoostClassifier, AccelBoostRegressor
+from accelboost._engine.common import NODE_DTYPE
 from accelboost._engine.loss import make_loss
 from accelboost._model_file import (
+    COMPONENTS,
     FORMAT_VERSION,
     decode_array,
     decode_value,
@@ -113,6 +117,8 @@ def _assert_same_model(original, loaded, X):
     for name in ("train_score_", "validation_score_", "feature_importances_",
                  "stage_coef_", "stage_momentum_", "restart_stages_"):
         _assert_identical(getattr(loaded, name), getattr(original, name))
+    assert getattr(loaded, "evals_result_", None) == getattr(
+        original, "evals_result_", None)
     for name in ("feature_names_in_", "classes_"):
         assert hasattr(loaded, name) == hasattr(original, name)
         if hasattr(original, name):
@@ -128,8 +134,11 @@ def _assert_same_model(original, loaded, X):
     _assert_identical(loaded._bin_mapper.thresholds_, original._bin_mapper.thresholds_)
     _assert_identical(loaded._bin_mapper.n_bins_non_missing_,
                       original._bin_mapper.n_bins_non_missing_)
+    every_stage = (0, original.n_iter_)
     for method in _prediction_methods(original):
         _assert_identical(getattr(loaded, method)(X), getattr(original, method)(X))
+        _assert_identical(getattr(loaded, method)(X, iteration_range=every_stage),
+                          getattr(original, method)(X, iteration_range=every_stage))
         staged = list(getattr(loaded, "staged_" + method)(X))
         expected = list(getattr(original, "staged_" + method)(X))
         assert len(staged) == len(expected) == original.n_iter_
@@ -204,7 +213,18 @@ def test_early_stopping_with_restarts_round_trips(tmp_path):
         momentum="nesterov", restart="validation", **params,
     ).fit(X, y)
     assert len(model.validation_score_) == model.n_iter_ + 1
+    assert model.best_iteration_ < model.n_iter_ and model.n_restarts_ > 0
     loaded = _round_trip(model, tmp_path)
+    _assert_same_model(model, loaded, _test_rows(X))
+
+
+def test_evals_result_round_trips(tmp_path):
+    X, y = _data(300)
+    model = AccelBoostRegressor(**COMMON).fit(
+        X[:200], y[:200], eval_set=[(X[:200], y[:200]), (X[200:], y[200:])])
+    assert len(model.evals_result_) == 2
+    loaded = _round_trip(model, tmp_path)
+    assert loaded.evals_result_ == model.evals_result_
     _assert_same_model(model, loaded, _test_rows(X))
 
 
@@ -311,8 +331,26 @@ def test_the_file_is_strict_json_with_the_documented_fields(tmp_path):
     assert set(doc["params"]) == set(model.get_params())
     assert list(doc["fitted"]) == [
         "features", "classes", "categories", "bin_mapper", "loss", "ensemble",
-        "iterations", "scores", "fit_state", "term_weights",
+        "iterations", "scores", "evals_result", "fit_state", "term_weights",
     ]
+
+
+def test_a_split_of_nan_from_every_value_round_trips(tmp_path):
+    # NaN alone drives the target: the root sends every value left and NaN
+    # right, at threshold +inf, which JSON has no number for.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 2))
+    missing = rng.rand(300) < 0.3
+    X[missing, 0] = np.nan
+    y = np.where(missing, 5.0, 0.0) + 0.1 * rng.normal(size=300)
+    model = AccelBoostRegressor(**COMMON).fit(X, y)
+    assert model._ensemble.trees[0]["num_threshold"][0] == np.inf
+    path = tmp_path / "model.json"
+    model.save_model(path)
+    doc = json.loads(path.read_text())
+    assert doc["fitted"]["ensemble"]["trees"][0]["num_threshold"][0] == "inf"
+    _assert_same_model(model, _round_trip(model, tmp_path), _test_rows(X))
+    assert model.dump_model()["trees"][0]["tree_structure"]["threshold"] == np.inf
 
 
 def test_loading_replaces_the_fitted_state(tmp_path):
@@ -356,7 +394,7 @@ def test_a_newer_format_version_is_refused_naming_both(saved):
 
 def test_a_file_of_the_other_estimator_is_refused(saved):
     _, path = saved
-    with pytest.raises(ValueError, match="holds a AccelBoostRegressor model"):
+    with pytest.raises(ValueError, match="holds a model of class AccelBoostRegressor"):
         AccelBoostClassifier().load_model(path)
 
 
@@ -531,6 +569,10 @@ DUMPED = {
     "nesterov": (AccelBoostRegressor,
                  dict(stage_init="stacking", momentum="nesterov"), None),
     "agbm": (AccelBoostRegressor, dict(stage_init="agbm"), None),
+    "early stopped": (AccelBoostRegressor, dict(
+        early_stopping=True, max_iter=60, n_iter_no_change=3,
+        validation_fraction=0.25, stage_init="stacking", momentum="nesterov",
+        restart="validation"), None),
     "binary": (AccelBoostClassifier, {}, "binary"),
     "multiclass agbm": (AccelBoostClassifier, dict(stage_init="agbm"), "multiclass"),
 }
@@ -541,21 +583,29 @@ def test_dumped_trees_reproduce_the_raw_predictions(name):
     cls, params, labels = DUMPED[name]
     if name == "poisson" and "poisson" not in REGRESSION_LOSSES:
         pytest.skip("poisson is not implemented")
-    X, y = _data()
+    X, y = _data(400)
     y = np.exp(0.3 * y) if labels is None else _labels(y, labels)
-    model = cls(**params, **COMMON).fit(X, y)
+    model = cls(**{**COMMON, **params}).fit(X, y)
     dump = model.dump_model()
     json.dumps(dump)  # plain data
     rows = _test_rows(X)[::7]
+    # The model predict uses: best_iteration_ stages.
     _assert_identical(_dumped_raw(dump, rows), model._raw_predict(rows))
     trees = dump["trees"]
-    assert len(trees) == len(model._ensemble.trees)
     assert [t["coef"] for t in trees] == model.stage_coef_.tolist()
     assert dump["baseline"] == model._ensemble.baseline.tolist()
     assert dump["format_version"] == FORMAT_VERSION
-    assert dump["n_stages"] == model.n_iter_
+    assert dump["n_stages"] == model.best_iteration_
+    assert dump["n_iter"] == model.n_iter_
     per_stage = dump["trees_per_stage"]
+    assert len(trees) == per_stage * model.best_iteration_
     assert [t["stage"] for t in trees] == [i // per_stage for i in range(len(trees))]
+    # Any number of stages, as iteration_range=(0, n) predicts.
+    for n in (0, 1, model.n_iter_):
+        _assert_identical(_dumped_raw(model.dump_model(n), rows),
+                          model._raw_predict(rows, (0, n)))
+    if name == "early stopped":
+        assert model.best_iteration_ < model.n_iter_
 
 
 def test_dump_describes_each_node():
@@ -582,3 +632,30 @@ def test_dump_describes_each_node():
                 node["count"])
             stack += [node["left_child"], node["right_child"]]
     assert leaves == dump["trees"][0]["num_leaves"]
+
+
+# -- the documentation ----------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "model_format.md"
+
+
+def test_the_format_document_names_every_component_and_node_field():
+    text = DOC.read_text(encoding="utf-8")
+    for component in COMPONENTS:
+        assert f"### `{component.key}`" in text
+    for field in NODE_DTYPE.names:
+        assert f"`{field}`" in text
+
+
+def test_the_documented_tree_walk_reproduces_the_predictions():
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"),
+                        flags=re.DOTALL)
+    namespace = {}
+    exec(blocks[-1], namespace)
+    X, y = _data()
+    model = AccelBoostClassifier(stage_init="agbm", **COMMON).fit(
+        X, _labels(y, "multiclass"))
+    dump = model.dump_model()
+    rows = _test_rows(X)[::9]
+    raw = np.array([namespace["raw_prediction"](dump, row) for row in rows.tolist()])
+    _assert_identical(raw, model.decision_function(rows))
