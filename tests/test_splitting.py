@@ -11,6 +11,7 @@ from accelboost._engine.splitting import (
     find_best_split,
     leaf_value,
     partition,
+    partition_categorical,
 )
 from accelboost._threads import numba_threads
 
@@ -318,3 +319,346 @@ def test_partition_of_wide_bins_is_a_stable_partition():
     n_left = partition(work, column, 700, True, 1023, np.empty_like(work))
     assert n_left == len(expected_left)
     assert_array_equal(work, expected_left + expected_right)
+
+
+# -- categorical splits ------------------------------------------------------
+def categorical_search(X, g, h, rows, n_bins_non_missing, missing_bin, l2=0.0,
+                       min_samples_leaf=1, min_hessian=0.0, is_categorical=None,
+                       monotonic_cst=None, bounds=(-np.inf, np.inf)):
+    """``find_best_split`` on the exact histogram of ``rows``, any missing bin."""
+    n_bins = missing_bin + 1
+    hist = np.zeros((X.shape[1], n_bins, 3))
+    for f in range(X.shape[1]):
+        bins = X[rows, f].astype(np.int64)
+        hist[f, :, 0] = np.bincount(bins, weights=g[rows], minlength=n_bins)
+        hist[f, :, 1] = np.bincount(bins, weights=h[rows], minlength=n_bins)
+        hist[f, :, 2] = np.bincount(bins, minlength=n_bins)
+    node = NodeSums(float(g[rows].sum()), float(h[rows].sum()), float(len(rows)),
+                    *bounds)
+    constraints = SplitConstraints(l2, float(min_samples_leaf), min_hessian)
+    allowed = np.ones(X.shape[1], dtype=np.uint8)
+    return find_best_split(hist, np.asarray(n_bins_non_missing, dtype=np.uint32),
+                           missing_bin, node, constraints, allowed, is_categorical,
+                           monotonic_cst)
+
+
+def left_set(split):
+    """The bins of a split's ``left_categories`` bitset."""
+    return {
+        64 * w + b
+        for w, word in enumerate(split.left_categories)
+        for b in range(64)
+        if (int(word) >> b) & 1
+    }
+
+
+def categorical_column(seed, n_categories, n_samples, missing_bin, missing_fraction):
+    """Codes with skewed frequencies (some below 10 rows), NaNs as missing_bin,
+    and gradients with a random effect per category (the missing one too)."""
+    rng = np.random.RandomState(seed)
+    p = rng.dirichlet(np.full(n_categories, 0.8))
+    codes = rng.choice(n_categories, n_samples, p=p).astype(np.int64)
+    codes[rng.rand(n_samples) < missing_fraction] = missing_bin
+    effects = rng.normal(size=missing_bin + 1)
+    g = effects[codes] + 0.5 * rng.normal(size=n_samples)
+    h = rng.uniform(0.2, 2.0, size=n_samples)
+    return codes, g, h
+
+
+def expected_categorical_split(codes, g, h, n_categories, missing_bin, l2,
+                               min_samples_leaf, min_hessian):
+    """(gain, left set, missing_go_left) by the documented search, done with
+    masks over the rows: categories of >= 10 rows (the missing one last),
+    stably sorted by G / (H + 10), the first k or the last k go left."""
+    def score(sg, sh):
+        return sg * sg / (sh + l2) if sh + l2 > 0 else 0.0
+
+    cats = [b for b in [*range(n_categories), missing_bin]
+            if np.count_nonzero(codes == b) >= 10]
+    if len(cats) < 2:
+        return None
+    ratios = [g[codes == b].sum() / (h[codes == b].sum() + 10.0) for b in cats]
+    ordered = [cats[i] for i in np.argsort(ratios, kind="stable")]
+    n = len(ordered)
+    sets = [ordered[:k] for k in range(1, min(32, (n + 1) // 2) + 1)]
+    sets += [ordered[n - k:] for k in range(1, min(32, (n + 1) // 2 - 1) + 1)]
+    best = None
+    for chosen in sets:
+        left = np.isin(codes, chosen)
+        n_l = left.sum()
+        h_l, h_r = h[left].sum(), h[~left].sum()
+        if min(n_l, len(codes) - n_l) < min_samples_leaf or min(h_l, h_r) < min_hessian:
+            continue
+        gain = (score(g[left].sum(), h_l) + score(g[~left].sum(), h_r)
+                - score(g.sum(), h.sum()))
+        if best is None or gain > best[0]:
+            best = (gain, set(chosen) - {missing_bin}, missing_bin in chosen)
+    return best
+
+
+@pytest.mark.parametrize("min_samples_leaf, min_hessian", CONSTRAINTS[:3])
+@pytest.mark.parametrize("l2", [0.0, 1.5])
+@pytest.mark.parametrize("seed", range(6))
+def test_categorical_split_is_the_best_scan_of_sorted_categories(
+    seed, l2, min_samples_leaf, min_hessian
+):
+    n_categories = [3, 12, 40][seed % 3]
+    missing_bin = 63
+    codes, g, h = categorical_column(seed, n_categories, 600, missing_bin,
+                                     [0.0, 0.1][seed % 2])
+    X = np.asfortranarray(codes.astype(np.uint8)[:, None])
+    rows = np.arange(len(g), dtype=np.uint32)
+    split = categorical_search(X, g, h, rows, [n_categories], missing_bin, l2,
+                               min_samples_leaf, min_hessian,
+                               is_categorical=np.ones(1, dtype=np.uint8))
+    expected = expected_categorical_split(codes, g, h, n_categories, missing_bin, l2,
+                                          min_samples_leaf, min_hessian)
+    assert expected is not None, "the test data must admit a split"
+    assert (split.feature, split.bin, split.is_categorical) == (0, 0, True)
+    assert_allclose(split.gain, expected[0], rtol=1e-10)
+    assert left_set(split) == expected[1]
+    assert split.missing_go_left == expected[2]
+    # The reported left sums are those of the rows the split sends left.
+    left = np.where(codes == missing_bin, split.missing_go_left,
+                    np.isin(codes, list(left_set(split))))
+    assert_allclose(split.sum_gradient_left, g[left].sum(), rtol=1e-10, atol=1e-10)
+    assert_allclose(split.sum_hessian_left, h[left].sum(), rtol=1e-10)
+    # Categories with fewer than 10 rows never go left.
+    counts = np.bincount(codes, minlength=missing_bin + 1)
+    assert all(counts[b] >= 10 for b in left_set(split))
+
+
+def test_categorical_split_of_well_populated_categories_is_the_best_partition():
+    # 8 categories of 60 rows and unit hessians: ordering by G / (H + 10) is
+    # ordering by mean gradient, and (Fisher) the best of all 2^8 - 2
+    # partitions is contiguous in that order, which the two scans cover.
+    rng = np.random.RandomState(3)
+    codes = np.repeat(np.arange(8), 60)
+    g = rng.normal(size=8)[codes] + rng.normal(size=len(codes))
+    h = np.ones(len(codes))
+    X = np.asfortranarray(codes.astype(np.uint8)[:, None])
+    rows = np.arange(len(g), dtype=np.uint32)
+    split = categorical_search(X, g, h, rows, [8], 255,
+                               is_categorical=np.ones(1, dtype=np.uint8))
+    best_gain, best_set = -np.inf, None
+    for mask in range(1, 2**8 - 1):
+        chosen = [b for b in range(8) if (mask >> b) & 1]
+        left = np.isin(codes, chosen)
+        gain = (g[left].sum() ** 2 / left.sum() + g[~left].sum() ** 2 / (~left).sum()
+                - g.sum() ** 2 / len(g))
+        if gain > best_gain:
+            best_gain, best_set = gain, set(chosen)
+    assert_allclose(split.gain, best_gain, rtol=1e-10)
+    assert left_set(split) in (best_set, set(range(8)) - best_set)
+
+
+def test_categorical_split_separates_a_set_no_threshold_can():
+    # The gradient depends on code in {1, 4, 6}: one categorical split is
+    # perfect, no threshold on the codes is.
+    rng = np.random.RandomState(0)
+    codes = rng.randint(0, 10, size=1000)
+    g = np.where(np.isin(codes, [1, 4, 6]), -1.0, 1.0)
+    h = np.ones(len(g))
+    X = np.asfortranarray(codes.astype(np.uint8)[:, None])
+    rows = np.arange(len(g), dtype=np.uint32)
+    split = categorical_search(X, g, h, rows, [10], 255,
+                               is_categorical=np.ones(1, dtype=np.uint8))
+    assert split.is_categorical and left_set(split) == {1, 4, 6}
+    # The perfect split gains all: sum g^2 / h per side minus the parent's.
+    n_l = np.isin(codes, [1, 4, 6]).sum()
+    assert_allclose(split.gain, n_l + (len(g) - n_l) - g.sum() ** 2 / len(g))
+    numeric = categorical_search(X, g, h, rows, [10], 255)
+    assert not numeric.is_categorical and numeric.gain < 0.8 * split.gain
+
+
+@pytest.mark.parametrize(
+    "n_missing, missing_gradient", [(30, -1.0), (30, 1.0), (9, -1.0)]
+)
+def test_missing_values_are_a_category_of_their_own(n_missing, missing_gradient):
+    # Categories 0, 1 have gradient -1 and 2, 3 have +1; the missing rows
+    # join the side their gradient says if they are at least 10, else they
+    # take no part and go right. The missing bin is never in the bitset.
+    codes = np.concatenate([np.repeat(np.arange(4), 50), np.full(n_missing, 16)])
+    g = np.where(codes < 2, -1.0, 1.0)
+    g[codes == 16] = missing_gradient
+    h = np.ones(len(g))
+    X = np.asfortranarray(codes.astype(np.uint8)[:, None])
+    rows = np.arange(len(g), dtype=np.uint32)
+    split = categorical_search(X, g, h, rows, [4], 16,
+                               is_categorical=np.ones(1, dtype=np.uint8))
+    assert left_set(split) in ({0, 1}, {2, 3})
+    missing_side = {0, 1} if missing_gradient < 0 else {2, 3}
+    if n_missing >= 10:
+        assert split.missing_go_left == (left_set(split) == missing_side)
+    else:
+        assert not split.missing_go_left
+    assert 16 not in left_set(split)
+
+
+def test_at_most_32_categories_go_left():
+    # 100 categories, the 40 with positive gradients against the 60 others:
+    # the best split would send those 40 left, the cap allows 32.
+    codes = np.repeat(np.arange(100), 12)
+    g = np.where(codes < 40, 1.0, -1.0) + 0.01 * (codes % 7)
+    h = np.ones(len(g))
+    X = np.asfortranarray(codes.astype(np.uint8)[:, None])
+    rows = np.arange(len(g), dtype=np.uint32)
+    split = categorical_search(X, g, h, rows, [100], 255,
+                               is_categorical=np.ones(1, dtype=np.uint8))
+    chosen = left_set(split)
+    assert len(chosen) == 32
+    assert chosen <= set(range(40))
+
+
+def test_the_bitset_reaches_category_255():
+    # 256 categories (wide bins, missing bin 600): the best left set is
+    # {250, ..., 255}, in the last word of the bitset.
+    codes = np.repeat(np.arange(256), 10)
+    g = np.where(codes >= 250, -3.0, 1.0)
+    h = np.ones(len(g))
+    X = np.asfortranarray(codes.astype(np.uint16)[:, None])
+    rows = np.arange(len(g), dtype=np.uint32)
+    split = categorical_search(X, g, h, rows, [256], 600,
+                               is_categorical=np.ones(1, dtype=np.uint8))
+    assert left_set(split) == set(range(250, 256))
+    assert split.left_categories[:3] == (0, 0, 0)
+
+
+def test_numeric_and_categorical_features_in_one_search():
+    # Feature 0 is numeric with a threshold effect, feature 1 categorical
+    # with a stronger set effect; each kind is searched its own way.
+    rng = np.random.RandomState(5)
+    n = 800
+    X = np.empty((n, 2), dtype=np.uint8, order="F")
+    X[:, 0] = rng.randint(0, 16, size=n)
+    X[:, 1] = rng.randint(0, 6, size=n)
+    g = 0.5 * (X[:, 0] < 8) + 2.0 * np.isin(X[:, 1], [0, 3]) + 0.1 * rng.normal(size=n)
+    h = np.ones(n)
+    rows = np.arange(n, dtype=np.uint32)
+    kinds = np.array([0, 1], dtype=np.uint8)
+    split = categorical_search(X, g, h, rows, [16, 6], 16, is_categorical=kinds)
+    assert (split.feature, split.is_categorical) == (1, True)
+    assert left_set(split) in ({0, 3}, {1, 2, 4, 5})
+    # Without feature 1, feature 0 is searched as numeric: a threshold.
+    kinds_only_0 = categorical_search(X[:, :1].copy(order="F"), g, h, rows, [16], 16,
+                                      is_categorical=kinds[:1])
+    assert (kinds_only_0.bin, kinds_only_0.is_categorical) == (7, False)
+    assert kinds_only_0.left_categories == (0, 0, 0, 0)
+
+
+def reference_partition_categorical(rows, column, chosen, missing_go_left, missing_bin):
+    bins = column[rows]
+    left = np.where(bins == missing_bin, missing_go_left, np.isin(bins, list(chosen)))
+    return np.concatenate([rows[left], rows[~left]]), int(left.sum())
+
+
+@pytest.mark.parametrize("missing_go_left", [False, True])
+@pytest.mark.parametrize("dtype, n_categories, missing_bin",
+                         [(np.uint8, 16, 255), (np.uint16, 256, 1023)])
+def test_partition_categorical_is_a_stable_partition(
+    dtype, n_categories, missing_bin, missing_go_left
+):
+    rng = np.random.RandomState(n_categories)
+    n = 500
+    column = rng.randint(0, n_categories, size=n).astype(dtype)
+    column[rng.rand(n) < 0.2] = missing_bin
+    chosen = set(rng.choice(n_categories, n_categories // 3, replace=False).tolist())
+    chosen.add(n_categories - 1)
+    words = np.zeros(4, dtype=np.uint64)
+    for b in chosen:
+        words[b // 64] |= np.uint64(1) << np.uint64(b % 64)
+    for rows in (rng.permutation(n)[:300], np.arange(n), np.array([], dtype=np.int64)):
+        rows = rows.astype(np.uint32)
+        expected, expected_n_left = reference_partition_categorical(
+            rows, column, chosen, missing_go_left, missing_bin)
+        work = rows.copy()
+        n_left = partition_categorical(work, column, words, missing_go_left,
+                                       missing_bin, np.empty(n, dtype=np.uint32))
+        assert n_left == expected_n_left
+        assert_array_equal(work, expected)
+
+
+# -- monotonic constraints ------------------------------------------------------
+def clipped(sum_g, sum_h, l2, lower, upper):
+    value = -sum_g / (sum_h + l2) if sum_h + l2 > 0 else 0.0
+    return min(max(value, lower), upper)
+
+
+def side_score(sum_g, sum_h, l2, lower, upper):
+    """Twice the second-order loss decrease at the clipped value."""
+    v = clipped(sum_g, sum_h, l2, lower, upper)
+    return -(2 * sum_g * v + (sum_h + l2) * v * v)
+
+
+@pytest.mark.parametrize("bounds", [(-np.inf, np.inf), (-0.3, 0.4), (0.1, np.inf)])
+@pytest.mark.parametrize("l2", [0.0, 1.5])
+@pytest.mark.parametrize("seed", range(4))
+def test_monotonic_split_search_equals_brute_force(
+    seed, l2, bounds, brute_force_splits, goes_left
+):
+    X, g, h, rows, n_bins = make_node(seed, with_missing=seed % 2 == 1)
+    rng = np.random.RandomState(seed)
+    monotonic = rng.randint(-1, 2, size=X.shape[1]).astype(np.int8)
+    monotonic[0] = 1 - 2 * (seed % 2)
+    split = categorical_search(X, g, h, rows, n_bins, MISSING_BIN, l2, 5, 0.0,
+                               monotonic_cst=monotonic, bounds=bounds)
+    G, H = g[rows].sum(), h[rows].sum()
+    parent = side_score(G, H, l2, *bounds)
+    admissible = []
+    for c in brute_force_splits(X, rows, g, h, n_bins, MISSING_BIN, l2, 5, 0.0):
+        v_l = clipped(c.sum_gradient_left, c.sum_hessian_left, l2, *bounds)
+        v_r = clipped(G - c.sum_gradient_left, H - c.sum_hessian_left, l2, *bounds)
+        if monotonic[c.feature] * (v_r - v_l) < 0:
+            continue
+        gain = (side_score(c.sum_gradient_left, c.sum_hessian_left, l2, *bounds)
+                + side_score(G - c.sum_gradient_left, H - c.sum_hessian_left, l2,
+                             *bounds) - parent)
+        admissible.append((gain, c))
+    gain = max(a[0] for a in admissible)
+    assert_allclose(split.gain, gain, rtol=1e-9, atol=1e-12)
+    if l2 == 0:
+        # Every admissible split gains at least zero: the node's own value
+        # is a choice open to both children (with l2 > 0 it costs twice).
+        assert min(a[0] for a in admissible) > -1e-9
+    # The split is one of the admissible candidates of that best gain (under
+    # clipping, several often tie: both sides clipped to a bound).
+    left = goes_left(X[rows, split.feature], split.bin, split.missing_go_left,
+                     MISSING_BIN)
+    same = [
+        a for a in admissible
+        if a[1].feature == split.feature
+        and np.array_equal(left, goes_left(X[rows, a[1].feature], a[1].bin,
+                                           a[1].missing_go_left, MISSING_BIN))
+    ]
+    assert same, "the split must be an admissible candidate"
+    assert_allclose(same[0][0], gain, rtol=1e-9, atol=1e-12)
+    # Its children's clipped values respect the split feature's constraint.
+    v_l = clipped(split.sum_gradient_left, split.sum_hessian_left, l2, *bounds)
+    v_r = clipped(G - split.sum_gradient_left, H - split.sum_hessian_left, l2, *bounds)
+    assert monotonic[split.feature] * (v_r - v_l) >= 0
+
+
+def test_a_monotonic_constraint_against_the_data_forbids_its_splits():
+    # The gradient rises with the bin (the Newton step falls): under +1 no
+    # split of feature 0 is admissible, under -1 the unconstrained best is.
+    n = 400
+    X = np.asfortranarray(np.repeat(np.arange(8), n // 8).astype(np.uint8)[:, None])
+    g = X[:, 0] - 3.5
+    h = np.ones(n)
+    rows = np.arange(n, dtype=np.uint32)
+    free = categorical_search(X, g, h, rows, [8], MISSING_BIN)
+    up = categorical_search(X, g, h, rows, [8], MISSING_BIN,
+                            monotonic_cst=np.ones(1, dtype=np.int8))
+    down = categorical_search(X, g, h, rows, [8], MISSING_BIN,
+                              monotonic_cst=-np.ones(1, dtype=np.int8))
+    assert free.feature == 0 and up.feature == -1
+    assert down == free
+
+
+def test_bounds_without_clipping_leave_the_gain_bit_for_bit():
+    X, g, h, rows, n_bins = make_node(1)
+    free = categorical_search(X, g, h, rows, n_bins, MISSING_BIN, 0.5, 5)
+    wide = categorical_search(X, g, h, rows, n_bins, MISSING_BIN, 0.5, 5,
+                              monotonic_cst=np.zeros(4, dtype=np.int8),
+                              bounds=(-1e6, 1e6))
+    assert free == wide
