@@ -182,6 +182,15 @@ def test_classification_round_trip(loss, kind, tmp_path):
     assert type(loaded.predict(X[:1])[0]) is type(model.predict(X[:1])[0])
 
 
+def test_a_dict_parameter_keeps_its_key_types(tmp_path):
+    X, y = _data()
+    labels = _labels(y, "binary int")
+    model = AccelBoostClassifier(class_weight={3: 2.0, 7: 0.5}, **COMMON)
+    loaded = _round_trip(model.fit(X, labels), tmp_path)
+    assert loaded.class_weight == {3: 2.0, 7: 0.5}
+    _assert_same_model(model, loaded, _test_rows(X))
+
+
 POLICIES = {
     "zero": dict(stage_init="zero"),
     "stacking 0.5": dict(stage_init="stacking", momentum=0.5),
