@@ -283,6 +283,8 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
             momentum=self.momentum,
             hybrid_patience=self.hybrid_patience,
             interaction_cst="no_interactions",
+            # The defaults were measured uncapped (benchmarks/results/additive).
+            max_delta_step=None,
         )
 
     def _given_pairs(self, n_features):

@@ -491,9 +491,10 @@ def test_finer_bins_resolve_finer_curves():
 @pytest.mark.parametrize("restart", [None, "gradient"])
 def test_a_diverging_fit_warns_and_names_the_restart(restart):
     X, y = make_classification(2000, random_state=0)
+    # Uncapped leaves: the default cap keeps even this fit from diverging.
     model = AccelBoostClassifier(
         stage_init="stacking", momentum=0.99, restart=restart, learning_rate=1.0,
-        max_leaf_nodes=4, max_iter=200, early_stopping=False,
+        max_leaf_nodes=4, max_iter=200, early_stopping=False, max_delta_step=None,
     )
     with pytest.warns(ConvergenceWarning, match="use restart='function'"):
         model.fit(X, y)
@@ -705,3 +706,25 @@ def test_balanced_class_weight_raises_minority_recall():
         return np.mean(model.predict(X[1500:])[minority] == 1)
 
     assert recall(balanced) > recall(plain)
+
+
+def test_log_loss_at_learning_rate_one_stays_near_the_best_rate():
+    # Near-separable classes: Newton leaves with tiny hessians take huge
+    # steps. The default leaf-step cap and the best-iteration predict keep
+    # plain stumps at learning rate 1.0 close to the slower rates.
+    X, y = make_classification(n_samples=20_000, n_features=10, n_informative=4,
+                               class_sep=2.5, flip_y=0.0, random_state=0)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0, stratify=y)
+
+    def held_out(learning_rate, **params):
+        model = AccelBoostClassifier(
+            max_leaf_nodes=2, stage_init="zero", learning_rate=learning_rate,
+            max_iter=3000, early_stopping=True, n_iter_no_change=100,
+            random_state=0, **params,
+        ).fit(X_tr, y_tr)
+        return log_loss(y_te, model.predict_proba(X_te))
+
+    best_rate = min(held_out(0.1), held_out(0.3))
+    at_one = held_out(1.0)
+    assert at_one <= 1.03 * best_rate
+    assert at_one < held_out(1.0, max_delta_step=None)  # the cap is what helps
