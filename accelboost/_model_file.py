@@ -37,6 +37,7 @@ import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
+from ._categorical import CategoryEncoder
 from ._engine.binning import BinMapper
 from ._engine.common import NODE_DTYPE
 from ._ensemble import TreeEnsemble
@@ -666,19 +667,36 @@ def _decode_term_weights(est, data) -> None:
 
 
 def _encode_categories(est):
-    if getattr(est, "_category_encoder", None) is None:
+    encoder = getattr(est, "_category_encoder", None)
+    if encoder is None:
         return None
-    # The slot of the categorical-encoding component, still to be written.
-    raise NotImplementedError(
-        "Models with categorical features cannot be saved yet: the model file "
-        "does not store their categories."
-    )
+
+    def values(arrays):
+        return [None if a is None else encode_value(a.tolist()) for a in arrays]
+
+    return {
+        "mask": [bool(m) for m in encoder.mask],
+        "max_categories": int(encoder.max_categories),
+        "categories": values(encoder.categories_),
+        "merged": values(encoder.merged_),
+    }
 
 
 def _decode_categories(est, data) -> None:
-    if data is not None:
-        raise ValueError("categories of categorical features are not readable yet")
-    est._category_encoder = None
+    if data is None:
+        est._category_encoder = None
+        return
+
+    def arrays(encoded):
+        return [None if a is None else np.array(decode_value(a)) for a in encoded]
+
+    encoder = CategoryEncoder(np.array(data["mask"], dtype=bool),
+                              _int(data["max_categories"]))
+    encoder.categories_ = arrays(data["categories"])
+    encoder.merged_ = arrays(data["merged"])
+    if not len(encoder.categories_) == len(encoder.merged_) == len(encoder.mask):
+        raise ValueError("categories do not match the categorical mask")
+    est._category_encoder = encoder
 
 
 #: The fitted state, in decoding order (a decoder may read what the

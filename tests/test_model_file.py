@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import make_scorer, mean_squared_error
 from sklearn.utils._param_validation import StrOptions
@@ -254,6 +255,30 @@ def test_nan_everywhere_round_trips(tmp_path):
     model = AccelBoostRegressor(**COMMON).fit(X, y)
     assert model._bin_mapper.n_bins_non_missing_[3] == 1
     _assert_same_model(model, _round_trip(model, tmp_path), _test_rows(X))
+
+
+def test_categorical_features_round_trip(tmp_path):
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    colors = np.array(["red", "green", "blue", "rare1", "rare2"])
+    frame = pd.DataFrame({
+        "x": rng.normal(size=600),
+        "color": pd.Categorical(colors[rng.choice(5, 600, p=[.4, .3, .26, .02, .02])]),
+        "grade": rng.choice([3.0, 7.0, 9.0, np.nan], 600),
+    })
+    y = (frame["color"].isin(["red", "rare2"]) * 2.0 + frame["x"]).to_numpy()
+    # max_bins=4 merges the two rare colours into one code.
+    model = AccelBoostRegressor(max_iter=20, max_bins=4, early_stopping=False,
+                                categorical_features=["color", "grade"]).fit(frame, y)
+    assert model._category_encoder.merged_[1] is not None
+    loaded = _round_trip(model, tmp_path)
+    new = frame.iloc[:6].copy()
+    new["color"] = pd.Categorical(["rare1", "blue", "purple", None, "red", "rare2"])
+    new["grade"] = [3.0, 5.0, np.nan, 9.0, 7.0, 3.0]
+    _assert_same_model(model, loaded, frame)
+    _assert_identical(loaded.predict(new), model.predict(new))
+    assert_array_equal(loaded.is_categorical_, [False, True, True])
 
 
 def test_dataframe_feature_names_round_trip(tmp_path):
