@@ -546,6 +546,16 @@ def test_numeric_and_categorical_features_in_one_search():
     assert kinds_only_0.left_categories == (0, 0, 0, 0)
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 64, 257])
+def test_stable_order_is_a_stable_argsort(n):
+    from accelboost._engine.splitting import _stable_order
+
+    rng = np.random.RandomState(n)
+    for keys in (rng.normal(size=n), rng.randint(0, 4, size=n) / 3.0, np.zeros(n)):
+        padded = np.concatenate([keys, rng.normal(size=3)])  # only keys[:n] count
+        assert_array_equal(_stable_order(padded, n), np.argsort(keys, kind="stable"))
+
+
 def reference_partition_categorical(rows, column, chosen, missing_go_left, missing_bin):
     bins = column[rows]
     left = np.where(bins == missing_bin, missing_go_left, np.isin(bins, list(chosen)))
