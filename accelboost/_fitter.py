@@ -13,6 +13,7 @@ from ._engine.binning import BinMapper
 from ._engine.common import Y_DTYPE
 from ._engine.grower import TreeGrower, TreeParams
 from ._engine.loss import Loss, allocate_gradients
+from ._engine.predictor import add_tree_values, pack_trees
 
 
 class StageFitter:
@@ -39,6 +40,19 @@ class StageFitter:
         Threads the grower may use.
     interaction_groups : ndarray of uint8, shape (n_groups, n_features) or None
         Interaction constraints as a membership matrix; None for none.
+    monotonic_cst : ndarray of int8, shape (n_features,) or None
+        Monotonic constraints (-1, 0, 1 per feature); None for none.
+    max_features : int or None
+        Features drawn at random for each split search; None for all.
+    subsample : float
+        Share of the rows each stage's trees are grown on (drawn without
+        replacement); 1.0 for all.
+    seed : int
+        Seeds the row and feature draws: the k-th tree grown by this fitter
+        draws from ``(seed, first_tree + k)``, so a fit is reproducible and a
+        warm start continues the sequence.
+    first_tree : int
+        Trees already in the model (warm start).
     """
 
     def __init__(
@@ -52,6 +66,11 @@ class StageFitter:
         max_delta_step: float | None,
         n_threads: int,
         interaction_groups: np.ndarray | None = None,
+        monotonic_cst: np.ndarray | None = None,
+        max_features: int | None = None,
+        subsample: float = 1.0,
+        seed: int = 0,
+        first_tree: int = 0,
     ):
         self.X_binned = X_binned
         self.y = y
@@ -62,6 +81,11 @@ class StageFitter:
         self.max_delta_step = max_delta_step
         self.n_threads = n_threads
         self.interaction_groups = interaction_groups
+        self.monotonic_cst = monotonic_cst
+        self.max_features = max_features
+        self.subsample = subsample
+        self.seed = seed
+        self._n_grown = first_tree
         self.n_samples = X_binned.shape[0]
         self.weights = (
             np.ones(self.n_samples, dtype=Y_DTYPE)
@@ -112,20 +136,46 @@ class StageFitter:
         """
         n_outputs = gradients.shape[0]
         outputs = np.empty((self.n_samples, n_outputs), dtype=Y_DTYPE)
+        rows = self._draw_rows()
         trees = []
         for k in range(n_outputs):
-            tree = self._grow(gradients[k], hessians[k])
+            tree = self._grow(gradients[k], hessians[k], rows)
+            values = tree.nodes["value"]
             if point is not None:
                 self.loss_function.refit_leaves(tree, self.y, point[:, k], self.weights)
+                # A refit leaf stays within its monotonic bounds (infinite
+                # without constraints), so the tree stays monotone.
+                leaves = tree.leaf_nodes
+                values[leaves] = np.clip(values[leaves], tree.leaf_lower,
+                                         tree.leaf_upper)
             if self.max_delta_step is not None:
-                values = tree.nodes["value"]
+                # Clipping is monotone: it keeps monotonic trees monotonic.
                 np.clip(values, -self.max_delta_step, self.max_delta_step, out=values)
-            tree.training_output(outputs[:, k])
+            if rows is None:
+                tree.training_output(outputs[:, k])
+            else:  # rows outside the draw reach their leaves by a walk
+                outputs[:, k] = 0.0
+                nodes, starts, bitsets = pack_trees([tree.nodes])
+                add_tree_values(nodes, bitsets, starts, np.zeros(1, dtype=np.intp),
+                                0, 1, self.X_binned, True,
+                                self.bin_mapper.missing_bin_, outputs[:, k : k + 1])
             trees.append(tree.nodes)
         return trees, outputs
 
-    def _grow(self, gradients, hessians):
+    def _draw_rows(self) -> np.ndarray | None:
+        """The rows of this stage's trees (None: all), sorted, as uint32."""
+        if self.subsample >= 1.0:
+            return None
+        n_rows = max(1, int(self.subsample * self.n_samples))
+        rng = np.random.default_rng([self.seed, self._n_grown])
+        rows = rng.choice(self.n_samples, size=n_rows, replace=False)
+        return np.sort(rows).astype(np.uint32)
+
+    def _grow(self, gradients, hessians, rows):
         mapper = self.bin_mapper
+        seed = int(np.random.SeedSequence([self.seed, self._n_grown])
+                   .generate_state(1, np.uint64)[0])
+        self._n_grown += 1
         return TreeGrower(
             self.X_binned,
             gradients,
@@ -137,4 +187,9 @@ class StageFitter:
             hessians_are_constant=self._hessians_are_constant,
             n_threads=self.n_threads,
             interaction_groups=self.interaction_groups,
+            is_categorical=mapper.is_categorical_,
+            monotonic_cst=self.monotonic_cst,
+            max_features=self.max_features,
+            seed=seed,
+            sample_indices=rows,
         ).grow()

@@ -7,7 +7,6 @@ something reads the scores, call the callbacks, and maybe stop. Plain and
 accelerated boosting differ only in the policy object (``_stages``).
 """
 
-import itertools
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -35,10 +34,11 @@ from sklearn.utils.validation import (
 )
 
 from ._categorical import make_encoder
+from ._constraints import interaction_groups, monotonic_constraints
 from ._dataset import Dataset
 from ._engine.binning import BinMapper
 from ._engine.common import MAX_BINS, MAX_CATEGORIES, X_DTYPE, Y_DTYPE, binned_dtype
-from ._engine.grower import TreeParams, interaction_groups_matrix
+from ._engine.grower import TreeParams
 from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
 from ._evaluation import EvalRecorder, check_eval_metric, check_eval_set
@@ -390,7 +390,12 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             self._leaf_step_cap(),
             # The fit's thread count (``fit`` set it for this data size).
             numba.get_num_threads(),
-            self._interaction_groups(X.shape[1]),
+            interaction_groups(self.interaction_cst, X.shape[1]),
+            monotonic_constraints(self, X.shape[1]),
+            self._features_per_split(X.shape[1]),
+            self.subsample,
+            self._random_seed,
+            len(self._ensemble.trees),
         )
         train.replay(self._ensemble, fitter.gradients_at)
         val = None
@@ -426,45 +431,17 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             l2_regularization=self.l2_regularization,
         )
 
+    def _features_per_split(self, n_features):
+        """``max_features`` as a count (None: every feature), as HGB rounds it."""
+        if self.max_features >= 1.0:
+            return None
+        return max(1, int(np.ceil(self.max_features * n_features)))
+
     def _leaf_step_cap(self):
         """``max_delta_step`` resolved: "auto" caps log-loss leaves at 1."""
         if self.max_delta_step != "auto":
             return self.max_delta_step
         return 1.0 if self.loss == "log_loss" else None
-
-    def _interaction_groups(self, n_features):
-        """``interaction_cst`` as a membership matrix (None without it).
-
-        HistGradientBoosting's rules and messages: features in no group
-        form one more group together.
-        """
-        if self.interaction_cst is None:
-            return None
-        if self.interaction_cst == "no_interactions":
-            groups = [[f] for f in range(n_features)]
-        elif self.interaction_cst == "pairwise":
-            groups = itertools.combinations(range(n_features), 2)
-        else:
-            groups = self.interaction_cst
-        try:
-            groups = [set(group) for group in groups]
-        except TypeError:
-            raise ValueError(
-                "Interaction constraints must be a sequence of tuples or lists, "
-                f"got: {self.interaction_cst!r}."
-            ) from None
-        for group in groups:
-            if not all(isinstance(f, Integral) and 0 <= f < n_features
-                       for f in group):
-                raise ValueError(
-                    "Interaction constraints must consist of integer indices in "
-                    f"[0, n_features - 1] = [0, {n_features - 1}], specifying the "
-                    f"position of features, got invalid indices: {group!r}"
-                )
-        rest = set(range(n_features)) - set().union(*groups)
-        if rest:
-            groups.append(rest)
-        return interaction_groups_matrix(groups, n_features)
 
     def _warn_if_diverged(self, start_loss, end_loss):
         """A ConvergenceWarning when the fit ended above the training loss

@@ -11,7 +11,8 @@ from accelboost._engine.loss import make_loss
 from accelboost._fitter import StageFitter
 
 
-def _setup(loss_name="squared_error", n=2000, max_delta_step=None, weights=False):
+def _setup(loss_name="squared_error", n=2000, max_delta_step=None, weights=False,
+           **sampling):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(n, 5))
     y = np.abs(X[:, 0] + X[:, 1] * X[:, 2] + rng.normal(size=n))
@@ -20,7 +21,7 @@ def _setup(loss_name="squared_error", n=2000, max_delta_step=None, weights=False
     loss = make_loss(loss_name)
     params = TreeParams(max_leaf_nodes=15, min_samples_leaf=10)
     fitter = StageFitter(mapper.transform(X), y, sample_weight, loss, mapper,
-                         params, max_delta_step, n_threads=1)
+                         params, max_delta_step, n_threads=1, **sampling)
     return fitter, X, y, mapper, params
 
 
@@ -75,3 +76,35 @@ def test_loss_is_the_weighted_mean_loss():
     raw = np.full((len(y), 1), 1.0)
     expected = np.average(0.5 * (y - 1.0) ** 2, weights=fitter.sample_weight)
     assert fitter.loss(raw) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss_name", ["squared_error", "absolute_error"])
+def test_subsampled_trees_grow_on_their_rows_and_predict_on_all(loss_name):
+    fitter, X, y, mapper, params = _setup(loss_name, subsample=0.3, seed=7)
+    point = np.zeros((len(y), 1))
+    g, h = fitter.gradients_at(point)
+    trees, outputs = fitter.fit_trees(g, h, point)
+    tree = trees[0]
+    # The root saw 30% of the rows, drawn without replacement.
+    assert tree["count"][0] == int(0.3 * len(y))
+    # Every row, drawn or not, gets the value of the leaf it reaches.
+    assert_array_equal(outputs[:, 0],
+                       _predict(tree, fitter.X_binned, mapper.missing_bin_))
+    # The same seed draws the same rows; another seed other rows.
+    again, _, _, _, _ = _setup(loss_name, subsample=0.3, seed=7)
+    other, _, _, _, _ = _setup(loss_name, subsample=0.3, seed=8)
+    assert_array_equal(again.fit_trees(g, h, point)[0][0], tree)
+    assert not np.array_equal(other.fit_trees(g, h, point)[0][0], tree)
+    # Each stage draws anew.
+    assert not np.array_equal(fitter.fit_trees(g, h, point)[0][0], tree)
+
+
+def test_no_sampling_is_the_default_fit_bit_for_bit():
+    plain, _, y, _, _ = _setup()
+    sampled, _, _, _, _ = _setup(subsample=1.0, max_features=None, seed=3)
+    point = np.zeros((len(y), 1))
+    g, h = plain.gradients_at(point)
+    a, out_a = plain.fit_trees(g, h, point)
+    b, out_b = sampled.fit_trees(g, h, point)
+    assert_array_equal(a[0], b[0])
+    assert_array_equal(out_a, out_b)
