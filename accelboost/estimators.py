@@ -936,6 +936,35 @@ _COMMON_DOC = """
         one more group together. "no_interactions": one feature per tree (an
         additive model); "pairwise": at most two features per path.
 
+    categorical_features : "from_dtype", array-like of bool, int or str, or \
+None, default="from_dtype"
+        HistGradientBoosting's values: "from_dtype" takes the pandas
+        ``category`` columns of a DataFrame; a boolean mask, indices or
+        column names pick columns of any type (strings included); None has
+        no categorical feature. A categorical column's categories become
+        codes in the dtype's (or sorted) order; beyond ``min(max_bins,
+        256)`` categories the rarest share one code. Trees split them into
+        two sets of categories, found as LightGBM and HistGradientBoosting
+        find them (categories sorted by gradient over hessian, at most 32
+        on the left). A category unseen in ``fit`` is a missing value.
+    monotonic_cst : array-like of int of shape (n_features,), dict or None, \
+default=None
+        HistGradientBoosting's monotonic constraints: 1 increasing, -1
+        decreasing, 0 free, by position or (a dict) by feature name. Every
+        tree is monotone (children's values bounded at their parent's
+        midpoint, refit leaves clipped into the bounds) and every stage
+        policy combines trees with non-negative weights, so the model is
+        monotone along each constrained feature. Not for multiclass
+        problems or categorical features.
+    subsample : float in (0, 1], default=1.0
+        Share of the rows each stage's trees grow on, drawn anew without
+        replacement every stage (XGBoost's ``subsample``, LightGBM's
+        ``bagging_fraction`` with ``bagging_freq=1``), seeded by
+        ``random_state``.
+    max_features : float in (0, 1], default=1.0
+        Share of the features each split search may use, drawn anew at
+        every node (HistGradientBoosting 1.4's ``max_features``, rounded up,
+        at least one), among those interaction constraints allow.
     importance_type : {"gain", "split"}, default="gain"
         What ``feature_importances_`` measures: the total gain of the splits
         on each feature, normalized to sum to 1, or their number (LightGBM's

@@ -728,3 +728,33 @@ def test_log_loss_at_learning_rate_one_stays_near_the_best_rate():
     at_one = held_out(1.0)
     assert at_one <= 1.03 * best_rate
     assert at_one < held_out(1.0, max_delta_step=None)  # the cap is what helps
+
+
+@pytest.mark.parametrize("sampling", [{"subsample": 0.5}, {"max_features": 0.4}])
+def test_sampling_is_seeded_by_random_state(sampling):
+    X, y = make_regression(n_samples=500, n_features=8, noise=10.0, random_state=0)
+    common = dict(max_iter=15, early_stopping=False, **sampling)
+
+    def fit(seed, **params):
+        return AccelBoostRegressor(random_state=seed, **common, **params).fit(X, y)
+
+    a, b, c = fit(0), fit(0), fit(1)
+    assert_array_equal(a.predict(X), b.predict(X))
+    assert not np.array_equal(a.predict(X), c.predict(X))
+    # Sampling is on: the full model differs; a full share is no sampling.
+    full = AccelBoostRegressor(random_state=0, max_iter=15, early_stopping=False)
+    assert not np.array_equal(a.predict(X), full.fit(X, y).predict(X))
+    off = {name: 1.0 for name in sampling}
+    no_sampling = AccelBoostRegressor(random_state=0, max_iter=15,
+                                      early_stopping=False, **off)
+    assert_array_equal(no_sampling.fit(X, y).predict(X), full.predict(X))
+
+
+def test_max_features_draws_at_each_node():
+    X, y = make_regression(n_samples=400, n_features=10, random_state=0)
+    model = AccelBoostRegressor(max_features=0.1, max_iter=5, max_leaf_nodes=8,
+                                early_stopping=False, random_state=0).fit(X, y)
+    # One feature per search, drawn anew: a tree still splits on several.
+    features = [set(tree["feature_idx"][tree["is_leaf"] == 0])
+                for tree in model._ensemble.trees]
+    assert max(len(f) for f in features) > 1
