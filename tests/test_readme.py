@@ -17,7 +17,8 @@ def test_the_readme_has_python_blocks():
     assert len(python_blocks()) >= 5
 
 
-def test_every_python_block_of_the_readme_runs():
+def test_every_python_block_of_the_readme_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a block saves a model file
     matplotlib.use("Agg")
     namespace = {}
     blocks = python_blocks()
@@ -37,3 +38,6 @@ def test_every_python_block_of_the_readme_runs():
         rtol=0, atol=1e-10,
     )
     assert namespace["gam"].term_names_
+    # The model-file block's claims: the file exists and the dump has trees.
+    assert (tmp_path / "house.json").exists()
+    assert len(namespace["trees"]) == namespace["house"].best_iteration_
