@@ -216,12 +216,17 @@ class Loss:
     #: Whether the hessian is the same for all samples (when unweighted).
     constant_hessian = False
 
+    @property
+    def _kernel_args(self) -> tuple:
+        """The loss's parameters, passed to its kernels after the arrays."""
+        return ()
+
     def __init__(self, n_outputs: int = 1):
         self.n_outputs = n_outputs
 
     def gradient_hessian(self, y, raw, sample_weight, gradients, hessians):
         """Fill ``gradients`` and ``hessians`` (n_outputs, n_samples) at ``raw``."""
-        self._kernel(y, raw, sample_weight, gradients, hessians)
+        self._kernel(y, raw, sample_weight, gradients, hessians, *self._kernel_args)
 
     def baseline(self, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
         """Constant raw prediction that minimises the loss, shape (n_outputs,)."""
@@ -230,7 +235,7 @@ class Loss:
     def pointwise(self, y: np.ndarray, raw: np.ndarray) -> np.ndarray:
         """Loss of each sample."""
         out = np.empty(y.shape[0], dtype=np.float64)
-        self._pointwise_kernel(y, raw, out)
+        self._pointwise_kernel(y, raw, out, *self._kernel_args)
         return out
 
     def __call__(self, y, raw, sample_weight=None) -> float:
@@ -337,13 +342,12 @@ class Quantile(Loss):
         super().__init__(n_outputs)
         self.quantile = float(quantile)
 
-    def gradient_hessian(self, y, raw, sample_weight, gradients, hessians):
-        _quantile_grad_hess(y, raw, sample_weight, gradients, hessians, self.quantile)
+    _kernel = staticmethod(_quantile_grad_hess)
+    _pointwise_kernel = staticmethod(_quantile_pointwise)
 
-    def pointwise(self, y, raw):
-        out = np.empty(y.shape[0], dtype=np.float64)
-        _quantile_pointwise(y, raw, out, self.quantile)
-        return out
+    @property
+    def _kernel_args(self):
+        return (self.quantile,)
 
     def _weighted_quantile(self, values, weights):
         # Averaged inverted CDF: a minimiser of the weighted pinball loss
@@ -404,13 +408,12 @@ class Tweedie(Loss):
         super().__init__(n_outputs)
         self.power = float(power)
 
-    def gradient_hessian(self, y, raw, sample_weight, gradients, hessians):
-        _tweedie_grad_hess(y, raw, sample_weight, gradients, hessians, self.power)
+    _kernel = staticmethod(_tweedie_grad_hess)
+    _pointwise_kernel = staticmethod(_tweedie_pointwise)
 
-    def pointwise(self, y, raw):
-        out = np.empty(y.shape[0], dtype=np.float64)
-        _tweedie_pointwise(y, raw, out, self.power)
-        return out
+    @property
+    def _kernel_args(self):
+        return (self.power,)
 
     def baseline(self, y, sample_weight):
         return np.array([np.log(np.average(y, weights=sample_weight))])
@@ -443,13 +446,12 @@ class Huber(Loss):
         super().__init__(n_outputs)
         self.delta = float(delta)
 
-    def gradient_hessian(self, y, raw, sample_weight, gradients, hessians):
-        _huber_grad_hess(y, raw, sample_weight, gradients, hessians, self.delta)
+    _kernel = staticmethod(_huber_grad_hess)
+    _pointwise_kernel = staticmethod(_huber_pointwise)
 
-    def pointwise(self, y, raw):
-        out = np.empty(y.shape[0], dtype=np.float64)
-        _huber_pointwise(y, raw, out, self.delta)
-        return out
+    @property
+    def _kernel_args(self):
+        return (self.delta,)
 
     def baseline(self, y, sample_weight):
         return np.array([huber_location(y, sample_weight, self.delta)])

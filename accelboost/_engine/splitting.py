@@ -35,7 +35,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from .common import HIST_COUNT, HIST_GRAD, HIST_HESS
+from .common import CATEGORY_WORDS, HIST_COUNT, HIST_GRAD, HIST_HESS
 
 #: Categories with fewer rows in the node take no part in a categorical
 #: split's search (they go right), as HistGradientBoosting's MIN_CAT_SUPPORT.
@@ -462,10 +462,8 @@ def partition(
 ):
     """Stable in-place partition of a node's rows into left then right.
 
-    One branch-free pass: each row is stored both at the next left slot (in
-    place: it never passes the row being read) and at the next slot of
-    ``buffer``, and only the side it goes to advances; the right rows are
-    then copied after the left ones. Serial on purpose: on 1,000,000 rows it
+    One pass of ``_stable_partition``, which keeps each side's rows in
+    order. Serial on purpose: on 1,000,000 rows it
     took 1.2 ms against 3.3 ms for a two-thread partition, which needs three
     passes (count, scatter, copy back).
 
@@ -488,19 +486,8 @@ def partition(
     -------
     n_left : int
     """
-    n_left = 0
-    n_right = 0
-    for i in range(sample_indices.shape[0]):
-        s = sample_indices[i]
-        b = column[s]
-        left = np.intp(missing_go_left if b == missing_bin else b <= bin_threshold)
-        sample_indices[n_left] = s
-        buffer[n_right] = s
-        n_left += left
-        n_right += 1 - left
-    for j in range(n_right):
-        sample_indices[n_left + j] = buffer[j]
-    return n_left
+    return _stable_partition(sample_indices, column, bin_threshold, _NO_BITSET,
+                             False, missing_go_left, missing_bin, buffer)
 
 
 @njit(nogil=True, cache=True)
@@ -518,6 +505,21 @@ def partition_categorical(
     is bit ``b & 63`` of word ``b >> 6``); rows in the missing bin go where
     ``missing_go_left`` says. Returns the number of rows that go left.
     """
+    return _stable_partition(sample_indices, column, 0, left_categories, True,
+                             missing_go_left, missing_bin, buffer)
+
+
+#: The bitset argument of a numeric partition (never read).
+_NO_BITSET = np.zeros(CATEGORY_WORDS, dtype=np.uint64)
+
+
+@njit(inline="always")
+def _stable_partition(sample_indices, column, bin_threshold, left_categories,
+                      categorical, missing_go_left, missing_bin, buffer):
+    """The one partition loop: each row is stored both at the next left slot
+    (in place: it never passes the row being read) and at the next slot of
+    ``buffer``, and only the side it goes to advances; the right rows are
+    then copied after the left ones."""
     n_left = 0
     n_right = 0
     for i in range(sample_indices.shape[0]):
@@ -525,9 +527,11 @@ def partition_categorical(
         b = np.int64(column[s])
         if b == missing_bin:
             left = np.intp(missing_go_left)
-        else:
+        elif categorical:
             word = left_categories[b >> 6] >> np.uint64(b & 63)
             left = np.intp(word & np.uint64(1))
+        else:
+            left = np.intp(b <= bin_threshold)
         sample_indices[n_left] = s
         buffer[n_right] = s
         n_left += left
