@@ -14,8 +14,6 @@ into one last code, as LightGBM merges rare categories.
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 
 from ._engine.common import X_DTYPE
@@ -276,8 +274,6 @@ def make_encoder(X, categorical_features,
     -------
     encoder : CategoryEncoder or None
     """
-    if not isinstance(max_categories, Integral) or max_categories < 2:
-        raise ValueError(f"max_categories must be an int >= 2, got {max_categories}.")
     mask = categorical_mask(X, categorical_features)
     if mask is None:
         return None

@@ -552,17 +552,15 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         """``(first stage, stop stage)`` of a predict's ``iteration_range``."""
         if iteration_range is None:
             return 0, None
-        try:
-            begin, end = (int(i) for i in iteration_range)
-            valid = all(isinstance(i, Integral) for i in iteration_range)
-        except (TypeError, ValueError):
-            valid = False
         n_stages = self._ensemble.n_stages
-        if not valid or not 0 <= begin <= end <= n_stages:
+        pair = isinstance(iteration_range, tuple | list) and len(iteration_range) == 2
+        if not (pair and all(isinstance(i, Integral) for i in iteration_range)
+                and 0 <= iteration_range[0] <= iteration_range[1] <= n_stages):
             raise ValueError(
                 "iteration_range must be a pair of ints (begin, end) with "
                 f"0 <= begin <= end <= n_iter_={n_stages}; got {iteration_range!r}."
             )
+        begin, end = iteration_range
         return begin, end
 
     @property

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from accelboost import AccelBoostClassifier, AccelBoostRegressor
-from accelboost._engine.loss import make_loss
 
 REGRESSION_LOSSES = sorted(
     AccelBoostRegressor._parameter_constraints["loss"][0].options
@@ -118,9 +117,3 @@ def test_categorical_features_cannot_be_monotonic():
     frame[3] = pd.Categorical(np.round(X[:, 3]).astype(int))
     with pytest.raises(ValueError, match="Categorical features cannot have monotonic"):
         AccelBoostRegressor(monotonic_cst=[0, 0, 0, 1]).fit(frame, y)
-
-
-def test_losses_listed_build():
-    # The parametrization above covers every loss the regressor accepts.
-    for loss in REGRESSION_LOSSES:
-        make_loss(loss, quantile=0.5)

@@ -9,6 +9,7 @@ same settings. The momentum policies are fitted on each loss too.
 
 import functools
 
+import lightgbm
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -53,8 +54,9 @@ def huber_mean(y, prediction, delta=HUBER_DELTA):
     return np.mean(np.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)))
 
 
-def hgb(**params):
-    return HistGradientBoostingRegressor(
+def _with_hgb_settings(estimator, **params):
+    """The shared settings, in HistGradientBoosting's names (accelboost's too)."""
+    return estimator(
         learning_rate=LEARNING_RATE,
         max_iter=N_ITER,
         max_leaf_nodes=N_LEAVES,
@@ -66,8 +68,11 @@ def hgb(**params):
     )
 
 
+def hgb(**params):
+    return _with_hgb_settings(HistGradientBoostingRegressor, **params)
+
+
 def lgbm(**params):
-    lightgbm = pytest.importorskip("lightgbm")
     return lightgbm.LGBMRegressor(
         learning_rate=LEARNING_RATE,
         n_estimators=N_ITER,
@@ -82,16 +87,7 @@ def lgbm(**params):
 
 
 def accelboost(**params):
-    return AccelBoostRegressor(
-        learning_rate=LEARNING_RATE,
-        max_iter=N_ITER,
-        max_leaf_nodes=N_LEAVES,
-        min_samples_leaf=MIN_LEAF,
-        max_bins=MAX_BINS,
-        early_stopping=False,
-        random_state=0,
-        **params,
-    )
+    return _with_hgb_settings(AccelBoostRegressor, **params)
 
 
 #: Per loss: the target (log price, or price for the log-link losses),

@@ -1,6 +1,7 @@
 """Terms of additive models: exact decomposition, shape functions, importances."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -94,7 +95,6 @@ def test_weighted_importances_weigh_the_rows():
 
 
 def test_terms_are_named_after_the_features():
-    pd = pytest.importorskip("pandas")
     X, y = _data()
     frame = pd.DataFrame(X, columns=["age", "income", "height", "score"])
     model = AccelBoostRegressor(interaction_cst=[[0, 3]], max_iter=20).fit(frame, y)
