@@ -21,7 +21,6 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
@@ -36,6 +35,11 @@ from sklearn.utils.validation import (
 from ._categorical import make_encoder
 from ._constraints import interaction_groups, monotonic_constraints
 from ._dataset import Dataset
+from ._early_stopping import (
+    patience_exhausted,
+    split_validation,
+    uses_early_stopping,
+)
 from ._engine.binning import BinMapper
 from ._engine.common import MAX_BINS, MAX_CATEGORIES, X_DTYPE, Y_DTYPE, binned_dtype
 from ._engine.grower import TreeParams
@@ -57,9 +61,6 @@ from ._terms import (
 )
 from ._threads import effective_n_threads, fit_n_threads, numba_threads
 from .callbacks import StageInfo, _CallbackList
-
-#: Above this many samples, ``early_stopping="auto"`` turns early stopping on.
-_AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
 
 
 class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
@@ -304,34 +305,14 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             )
         return X_val, self._encode_y_val(y_val), sample_weight_val
 
-    def _uses_early_stopping(self, n_samples, has_validation_set):
-        if self.early_stopping == "auto":
-            return has_validation_set or n_samples > _AUTO_EARLY_STOPPING_MIN_SAMPLES
-        return bool(self.early_stopping)
-
-    def _split_validation(self, X, y, sample_weight):
-        """Hold out ``validation_fraction`` of the data, reproducibly."""
-        stratify = y if isinstance(self, ClassifierMixin) else None
-        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-        parts = train_test_split(
-            *arrays,
-            test_size=self.validation_fraction,
-            stratify=stratify,
-            random_state=self._random_seed,
-        )
-        X_tr, X_val, y_tr, y_val = parts[:4]
-        sw_tr, sw_val = (parts[4], parts[5]) if sample_weight is not None else (
-            None,
-            None,
-        )
-        return (X_tr, y_tr, sw_tr), (X_val, y_val, sw_val)
-
     def _fit(self, X, y, sample_weight, validation, warm, callbacks):
         # Until the fit ends, predictions use every stage so far.
         self.best_iteration_ = None
         self.evals_result_ = {}  # filled by the eval_set recorder, if any
         callbacks.before_fit(self)
-        early_stopping = self._uses_early_stopping(X.shape[0], validation is not None)
+        early_stopping = uses_early_stopping(
+            self.early_stopping, X.shape[0], validation is not None
+        )
         if not warm:
             self._random_seed = check_random_state(self.random_state).randint(
                 np.iinfo(np.uint32).max, dtype=np.int64
@@ -370,8 +351,9 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         of the data is held out.
         """
         if holds_out and validation is None and self.validation_fraction:
-            (X, y, sample_weight), validation = self._split_validation(
-                X, y, sample_weight
+            (X, y, sample_weight), validation = split_validation(
+                X, y, sample_weight, self.validation_fraction,
+                stratify=isinstance(self, ClassifierMixin), seed=self._random_seed,
             )
         if warm:
             self._continue_fitted_state(policy)
@@ -782,12 +764,9 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         """
         scores = self._stopping_scores()
         window = self.n_iter_no_change + 1
-        if len(scores) < window:
-            return False
         if self._restart_stages and self._restart_stages[-1] >= len(scores) - window:
             return False
-        reference = scores[-window] + self.tol
-        return not any(score > reference for score in scores[-window + 1 :])
+        return patience_exhausted(scores, self.n_iter_no_change, self.tol)
 
     # -- prediction ----------------------------------------------------------
     def _predict_input(self, X):
