@@ -6,3 +6,7 @@ learner's parameters start as a copy of the previous learner's, output layer
 scaled by the momentum, and a few optimizer steps fit it to the current
 residual.
 """
+
+from .estimators import StackedBoostClassifier, StackedBoostRegressor
+
+__all__ = ["StackedBoostClassifier", "StackedBoostRegressor"]
