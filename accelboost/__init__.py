@@ -7,6 +7,7 @@ space; starting from zero is plain gradient boosting.
 
 from .additive import AdditiveBoostClassifier, AdditiveBoostRegressor
 from .estimators import AccelBoostClassifier, AccelBoostRegressor
+from .parametric import StackedBoostClassifier, StackedBoostRegressor
 
 __version__ = "0.1.0.dev0"
 
@@ -15,5 +16,7 @@ __all__ = [
     "AccelBoostRegressor",
     "AdditiveBoostClassifier",
     "AdditiveBoostRegressor",
+    "StackedBoostClassifier",
+    "StackedBoostRegressor",
     "__version__",
 ]

@@ -15,6 +15,8 @@ from accelboost import (  # noqa: E402
     AccelBoostRegressor,
     AdditiveBoostClassifier,
     AdditiveBoostRegressor,
+    StackedBoostClassifier,
+    StackedBoostRegressor,
 )
 
 
@@ -24,6 +26,12 @@ from accelboost import (  # noqa: E402
         AccelBoostClassifier(max_iter=20, random_state=0),
         AdditiveBoostRegressor(max_iter=20, interactions=2, random_state=0),
         AdditiveBoostClassifier(max_iter=20, interactions=2, random_state=0),
+        StackedBoostRegressor(max_iter=20, random_state=0),
+        StackedBoostClassifier(max_iter=20, random_state=0),
+        # The matrix optimizers' path (curvature factors, linear learners).
+        StackedBoostClassifier(learner="linear", optimizer="kfac", max_iter=10,
+                               random_state=0),
+        StackedBoostRegressor(optimizer="shampoo", max_iter=10, random_state=0),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -183,11 +183,6 @@ class BaseStackedBoost(BaseEstimator, ABC):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        if not np.any(sample_weight > 0):
-            raise ValueError(
-                "sample_weight has no positive entry; at least one sample must "
-                "have a positive weight."
-            )
         y = self._encode_y(y, sample_weight)
         # A zero weight removes its sample (scikit-learn's convention); rows
         # that teach nothing never fill a batch.
@@ -277,11 +272,15 @@ class BaseStackedBoost(BaseEstimator, ABC):
         for stage in range(self.max_iter):
             params = self._start_learner(previous, stds, init_rng)
             state = optimizer.init(params, scales)
-            losses = train_steps(
-                params, self.activation, optimizer, state, X, y, raw, self._loss,
-                sample_weight, steps=self.steps_per_stage, batches=batches,
-            )
-            output = forward(params, X, self.activation)
+            # A diverging stage is caught below, with a warning that says so;
+            # NumPy's overflow warnings on the way would only be noise.
+            with np.errstate(over="ignore", invalid="ignore"):
+                losses = train_steps(
+                    params, self.activation, optimizer, state, X, y, raw,
+                    self._loss, sample_weight, steps=self.steps_per_stage,
+                    batches=batches,
+                )
+                output = forward(params, X, self.activation)
             if not (np.all(np.isfinite(losses)) and np.all(np.isfinite(output))):
                 self._warn_diverged(stage)
                 break

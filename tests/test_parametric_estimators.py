@@ -1,0 +1,285 @@
+"""StackedBoostRegressor and StackedBoostClassifier: stage starts, the
+equivalences that define them, parity with scikit-learn, clear errors."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from accelboost import StackedBoostClassifier, StackedBoostRegressor
+from accelboost.parametric._network import forward
+from accelboost.parametric.optimizers import Adam
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return train_test_split(X, y, random_state=0)
+
+
+def _fits_equal(a, b):
+    assert len(a.stages_) == len(b.stages_)
+    for params_a, params_b in zip(a.stages_, b.stages_, strict=True):
+        for theta_a, theta_b in zip(params_a, params_b, strict=True):
+            np.testing.assert_array_equal(theta_a, theta_b)
+
+
+@pytest.mark.parametrize("batch_size", [None, 64])
+def test_linear_stacking_with_zero_momentum_is_zero_init_bit_for_bit(
+        diabetes, batch_size):
+    X, _, y, _ = diabetes
+    kwargs = dict(learner="linear", max_iter=15, batch_size=batch_size,
+                  random_state=3)
+    zero = StackedBoostRegressor(stage_init="zero", **kwargs).fit(X, y)
+    stacked = StackedBoostRegressor(stage_init="stacking", momentum=0.0,
+                                    **kwargs).fit(X, y)
+    _fits_equal(zero, stacked)
+    np.testing.assert_array_equal(zero.predict(X), stacked.predict(X))
+    moving = StackedBoostRegressor(stage_init="stacking", momentum=0.5,
+                                   **kwargs).fit(X, y)
+    assert not np.array_equal(moving.predict(X), zero.predict(X))
+
+
+def test_stacking_starts_at_momentum_times_the_previous_learner(diabetes):
+    X, _, y, _ = diabetes
+    model = StackedBoostRegressor(momentum=0.3, max_iter=3, random_state=0).fit(X, y)
+    previous = model.stages_[-1]
+    start = model._start_learner(previous, None, None)
+    Z = model._standardize(X)
+    np.testing.assert_allclose(
+        forward(start, Z, "relu"), 0.3 * forward(previous, Z, "relu"), rtol=1e-12
+    )
+    np.testing.assert_array_equal(start[0], previous[0])  # hidden layer copied
+    model.set_params(momentum=0.0)
+    assert not forward(model._start_learner(previous, None, None), Z, "relu").any()
+
+
+def test_mlp_stacking_first_stage_is_zero_init(diabetes):
+    X, _, y, _ = diabetes
+    kwargs = dict(max_iter=1, random_state=5)
+    zero = StackedBoostRegressor(stage_init="zero", **kwargs).fit(X, y)
+    stacked = StackedBoostRegressor(stage_init="stacking", **kwargs).fit(X, y)
+    _fits_equal(zero, stacked)
+    random = StackedBoostRegressor(stage_init="random", **kwargs).fit(X, y)
+    assert not np.array_equal(random.stages_[0][-1], zero.stages_[0][-1])
+
+
+def test_mup_at_the_base_width_is_standard(diabetes):
+    X, _, y, _ = diabetes
+    kwargs = dict(hidden_layer_sizes=(16, 16), base_width=16, max_iter=4,
+                  random_state=0, optimizer="sgd", learning_rate=0.05)
+    standard = StackedBoostRegressor(parameterization="standard", **kwargs).fit(X, y)
+    mup = StackedBoostRegressor(parameterization="mup", **kwargs).fit(X, y)
+    _fits_equal(standard, mup)
+    wide = StackedBoostRegressor(parameterization="mup",
+                                 **{**kwargs, "base_width": 4}).fit(X, y)
+    assert not np.array_equal(wide.predict(X), mup.predict(X))
+
+
+def test_integer_weights_are_repeated_rows_and_zero_weights_removed_rows(diabetes):
+    X, _, y, _ = diabetes
+    X, y = X[:60], y[:60]
+    weights = np.tile([0, 1, 2], 20)
+    kwargs = dict(max_iter=5, batch_size=None, random_state=0,
+                  hidden_layer_sizes=(8,))
+    weighted = StackedBoostRegressor(**kwargs).fit(X, y, sample_weight=weights)
+    repeated = StackedBoostRegressor(**kwargs).fit(
+        np.repeat(X, weights, axis=0), np.repeat(y, weights)
+    )
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-7)
+
+
+def test_staged_predict_ends_at_predict(diabetes):
+    X, X_test, y, _ = diabetes
+    model = StackedBoostRegressor(max_iter=7, random_state=0).fit(X, y)
+    staged = list(model.staged_predict(X_test))
+    assert len(staged) == model.n_iter_ == 7
+    np.testing.assert_allclose(staged[-1], model.predict(X_test), rtol=1e-12)
+    np.testing.assert_allclose(
+        staged[2], model.predict(X_test, iteration_range=(0, 3)), rtol=1e-12
+    )
+    assert len(model.loss_curve_) == 7 * model.steps_per_stage
+    assert model.train_score_.shape == (8,)
+
+
+def test_early_stopping_predicts_with_the_best_stage(diabetes):
+    X, X_val, y, y_val = diabetes
+    model = StackedBoostRegressor(
+        max_iter=200, learning_rate=0.01, n_iter_no_change=5, random_state=0
+    ).fit(X, y, X_val=X_val, y_val=y_val)
+    assert model.n_iter_ < 200
+    assert model.best_iteration_ == int(np.argmax(model.validation_score_))
+    np.testing.assert_array_equal(
+        model.predict(X_val),
+        model.predict(X_val, iteration_range=(0, model.best_iteration_)),
+    )
+    best_mse = np.mean((model.predict(X_val) - y_val) ** 2)
+    last_mse = np.mean((list(model.staged_predict(X_val))[-1] - y_val) ** 2)
+    assert best_mse <= last_mse
+
+
+def test_linear_kfac_newton_step_is_least_squares(diabetes):
+    X, _, y, _ = diabetes
+    model = StackedBoostRegressor(
+        learner="linear", optimizer="kfac", learning_rate=1.0, batch_size=None,
+        steps_per_stage=3, max_iter=3, random_state=0,
+    ).fit(X, y)
+    reference = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-3, atol=1e-2)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=1e-4)
+
+
+def test_regressor_accuracy_is_on_par_with_least_squares(diabetes):
+    X, X_test, y, y_test = diabetes
+    model = StackedBoostRegressor(random_state=0, max_iter=30).fit(X, y)
+    reference = LinearRegression().fit(X, y)
+    assert model.score(X_test, y_test) > reference.score(X_test, y_test) - 0.15
+
+
+def test_classifier_parity_with_scikit_learn():
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    ours = StackedBoostClassifier(random_state=0).fit(X_train, y_train)
+    mlp = make_pipeline(StandardScaler(), MLPClassifier(
+        hidden_layer_sizes=(32,), max_iter=300, random_state=0)).fit(X_train, y_train)
+    logistic = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        X_train, y_train)
+    ours_score = ours.score(X_test, y_test)
+    assert ours_score >= min(mlp.score(X_test, y_test),
+                             logistic.score(X_test, y_test)) - 0.02
+
+
+def test_multiclass_probabilities_and_labels():
+    X, y = load_iris(return_X_y=True)
+    labels = np.array(["a", "b", "c"])[y]
+    model = StackedBoostClassifier(max_iter=30, random_state=0).fit(X, labels)
+    proba = model.predict_proba(X)
+    assert proba.shape == (150, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert model.decision_function(X).shape == (150, 3)
+    assert model.score(X, labels) > 0.9
+    assert set(model.predict(X)) <= set(labels)
+    last = list(model.staged_predict_proba(X))[-1]
+    np.testing.assert_allclose(last, proba)
+
+
+@pytest.mark.parametrize("learner", ["mlp", "linear"])
+def test_input_gradient_matches_finite_differences(learner):
+    X, y = load_iris(return_X_y=True)
+    model = StackedBoostClassifier(learner=learner, max_iter=5,
+                                   activation="tanh", random_state=0).fit(X, y)
+    gradients = model.input_gradient(X[:10])
+    assert gradients.shape == (10, 3, 4)
+    eps = 1e-5
+    for j in range(4):
+        step = np.zeros(4)
+        step[j] = eps
+        numeric = (model.decision_function(X[:10] + step)
+                   - model.decision_function(X[:10] - step)) / (2 * eps)
+        np.testing.assert_allclose(gradients[:, :, j], numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_regressor_input_gradient_of_a_linear_learner_is_coef(diabetes):
+    X, _, y, _ = diabetes
+    model = StackedBoostRegressor(learner="linear", max_iter=5,
+                                  random_state=0).fit(X, y)
+    gradients = model.input_gradient(X[:4])
+    np.testing.assert_allclose(gradients[:, 0, :], np.tile(model.coef_, (4, 1)),
+                               rtol=1e-12)
+    np.testing.assert_allclose(model.predict(X), X @ model.coef_ + model.intercept_,
+                               rtol=1e-10)
+
+
+def test_divergence_warns_and_keeps_the_stages_before(diabetes):
+    X, _, y, _ = diabetes
+    model = StackedBoostRegressor(optimizer="sgd", learning_rate=1e6,
+                                  max_iter=20, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged at stage"):
+        model.fit(X, y)
+    assert model.n_iter_ < 20
+    assert np.all(np.isfinite(model.predict(X)))
+
+
+def test_callbacks_can_stop_the_fit(diabetes):
+    X, _, y, _ = diabetes
+    seen = []
+
+    def stop_at_two(info):
+        seen.append((info.stage, info.train_score))
+        return info.stage == 2
+
+    model = StackedBoostRegressor(max_iter=10, random_state=0).fit(
+        X, y, callbacks=[stop_at_two])
+    assert model.n_iter_ == 3
+    assert [stage for stage, _ in seen] == [0, 1, 2]
+    assert seen[-1][1] == model.train_score_[-1]
+
+
+def test_optimizer_instances_and_their_learning_rate(diabetes):
+    X, _, y, _ = diabetes
+    given = StackedBoostRegressor(optimizer=Adam(learning_rate=0.01), max_iter=3,
+                                  random_state=0).fit(X, y)
+    named = StackedBoostRegressor(optimizer="adam", learning_rate=0.01, max_iter=3,
+                                  random_state=0).fit(X, y)
+    _fits_equal(given, named)
+    with pytest.raises(ValueError, match="learning_rate must be None"):
+        StackedBoostRegressor(optimizer=Adam(), learning_rate=0.1).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": ()}, "hidden_layer_sizes"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"stage_init": "agbm"}, "stage_init"),
+        ({"momentum": 1.5}, "momentum"),
+        ({"parameterization": "ntk"}, "parameterization"),
+        ({"loss": "log_loss"}, "loss"),
+    ],
+)
+def test_bad_parameters_are_named(diabetes, params, match):
+    X, _, y, _ = diabetes
+    with pytest.raises(ValueError, match=match):
+        StackedBoostRegressor(**params).fit(X, y)
+
+
+def test_bad_data_gets_clear_errors(diabetes):
+    X, _, y, _ = diabetes
+    with pytest.raises(ValueError, match="NaN"):
+        StackedBoostRegressor().fit(np.where(X > 0.05, np.nan, X), y)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        StackedBoostRegressor().fit(X, np.where(y > 200, np.inf, y))
+    model = StackedBoostRegressor(max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :5])
+    with pytest.raises(AttributeError, match="learner='linear'"):
+        model.coef_  # noqa: B018
+    with pytest.raises(ValueError, match="iteration_range"):
+        model.predict(X, iteration_range=(0, 5))
+    with pytest.raises(ValueError, match="poisson"):
+        StackedBoostRegressor(loss="poisson").fit(X, -y)
+    with pytest.raises(ValueError, match="one class"):
+        StackedBoostClassifier().fit(X, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="not fitted on"):
+        StackedBoostClassifier(max_iter=2).fit(
+            X, y > 150, X_val=X[:5], y_val=np.array([0, 1, 2, 0, 1]))
+    with pytest.raises(ValueError, match="non-zero"):
+        StackedBoostRegressor().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+def test_poisson_predicts_positive_means():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = rng.poisson(np.exp(0.5 * X[:, 0]))
+    model = StackedBoostRegressor(loss="poisson", max_iter=20,
+                                  random_state=0).fit(X, y)
+    prediction = model.predict(X)
+    assert np.all(prediction > 0)
+    assert np.corrcoef(prediction, np.exp(0.5 * X[:, 0]))[0, 1] > 0.9
