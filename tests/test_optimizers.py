@@ -340,9 +340,13 @@ def test_kfac_needs_curvature(problem):
         optimizer.step(params, grads, state)
     with pytest.raises(ValueError, match="curvature"):
         optimizer.step(params, grads, state, problem["curvature"][0][:1])
-    swapped = [(G, A) for A, G in problem["curvature"][0]]
+    # A bad second layer must not leave the first one (or the state) moved.
+    (A0, G0), (A1, G1) = problem["curvature"][0]
     with pytest.raises(ValueError, match="shape"):
-        optimizer.step(params, grads, state, swapped)
+        optimizer.step(params, grads, state, [(A0, G0), (G1, A1)])
+    for got, want in zip(params, problem["theta0"], strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert state.count == 0
 
 
 def test_shampoo_first_step(problem):

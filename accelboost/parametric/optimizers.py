@@ -248,6 +248,16 @@ class Optimizer:
                     f"Got curvature factors for {len(curvature)} layers, "
                     f"{len(params)} expected."
                 )
+            # Checked before any layer moves: a failed step changes nothing.
+            for index, (theta, (A, G)) in enumerate(
+                zip(params, curvature, strict=True)
+            ):
+                n_rows, n_cols = theta.shape
+                if np.shape(A) != (n_rows, n_rows) or np.shape(G) != (n_cols, n_cols):
+                    raise ValueError(
+                        f"Layer {index}: factors of shapes {np.shape(A)} and "
+                        f"{np.shape(G)} for a matrix of shape {theta.shape}."
+                    )
         state.count += 1
         for index, (theta, grad) in enumerate(zip(params, grads, strict=True)):
             if self.l2:
@@ -538,12 +548,6 @@ class KFAC(Optimizer):
 
     def _direction(self, index, grad, state, factors):
         A_batch, G_batch = factors
-        n_rows, n_cols = grad.shape
-        if A_batch.shape != (n_rows, n_rows) or G_batch.shape != (n_cols, n_cols):
-            raise ValueError(
-                f"Layer {index}: factors of shapes {A_batch.shape} and "
-                f"{G_batch.shape} for a matrix of shape {grad.shape}."
-            )
         running = state.slots
         for key, batch in (("A", A_batch), ("G", G_batch)):
             if running[key][index] is None:
