@@ -283,3 +283,15 @@ def test_poisson_predicts_positive_means():
     prediction = model.predict(X)
     assert np.all(prediction > 0)
     assert np.corrcoef(prediction, np.exp(0.5 * X[:, 0]))[0, 1] > 0.9
+
+
+def test_a_failed_refit_keeps_the_fitted_model(diabetes):
+    X, X_test, y, _ = diabetes
+    model = StackedBoostRegressor(max_iter=3, random_state=0).fit(X, y)
+    before = model.predict(X_test)
+    model.set_params(hidden_layer_sizes=(4, 0))
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        model.fit(X * 10, y)
+    with pytest.raises(ValueError, match="features"):
+        model.fit(X[:, :3], y, X_val=X[:5], y_val=y[:5])
+    np.testing.assert_array_equal(model.predict(X_test), before)

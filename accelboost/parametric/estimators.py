@@ -154,6 +154,20 @@ class BaseStackedBoost(BaseEstimator, ABC):
         self : object
             The fitted estimator.
         """
+        previous_state = dict(self.__dict__)
+        try:
+            self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val,
+                      callbacks)
+        except BaseException:
+            # A fit that fails (bad input, an interrupt) leaves the model
+            # fitted before it as it was.
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+        return self
+
+    def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val,
+             callbacks):
         X, y, sample_weight = self._validate_training_data(X, y, sample_weight)
         validation = self._validation_data(X_val, y_val, sample_weight_val)
         optimizer = self._make_optimizer()
@@ -174,7 +188,6 @@ class BaseStackedBoost(BaseEstimator, ABC):
             validation = None
         self._fit_stages(train, validation, optimizer, seed,
                          _CallbackList(callbacks))
-        return self
 
     def _validate_training_data(self, X, y, sample_weight):
         X, y = validate_data(
