@@ -31,10 +31,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -45,6 +43,7 @@ from ._engine.binning import BinMapper
 from ._engine.common import X_DTYPE, Y_DTYPE
 from ._engine.interactions import coarse_codes, rank_pairs
 from ._engine.loss import allocate_gradients
+from ._labels import encode_labels
 from ._pairs import PairParams, PairPart, boost_pairs
 from ._terms import ShapeFunction, TermsMixin, TermTable, bin_grid, cut_cells
 from ._threads import effective_n_threads, numba_threads
@@ -753,17 +752,9 @@ class AdditiveBoostClassifier(ClassifierMixin, BaseAdditiveBoost):
         )
 
     def _encode_y(self, y):
-        check_classification_targets(y)
-        encoder = LabelEncoder()
-        encoded = encoder.fit_transform(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"y contains only one class ({encoder.classes_[0]!r}); a "
-                "classifier needs at least 2 classes."
-            )
-        self.classes_ = encoder.classes_
         # As the losses take them (the bags' labels are 0.0 .. K-1).
-        return encoded.astype(Y_DTYPE)
+        self.classes_, encoded = encode_labels(y)
+        return encoded
 
     def decision_function(self, X):
         """Raw scores: the logit (binary) or one score per class.

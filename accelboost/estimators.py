@@ -21,11 +21,9 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -47,6 +45,7 @@ from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
 from ._evaluation import EvalRecorder, check_eval_metric, check_eval_set
 from ._fitter import StageFitter
+from ._labels import encode_known_labels, encode_labels
 from ._model_file import ModelFileMixin
 from ._progress import make_progress
 from ._stages import MomentumRules, Schedule, make_policy
@@ -1284,25 +1283,13 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         self.class_weight = class_weight
 
     def _encode_y(self, y, sample_weight):
-        check_classification_targets(y)
         if hasattr(self, "classes_") and self.warm_start and hasattr(self, "_ensemble"):
-            unknown = np.setdiff1d(np.unique(y), self.classes_)
-            if unknown.size:
-                raise ValueError(
-                    f"y contains labels {unknown.tolist()} not seen in the first "
-                    "fit; warm_start cannot add classes."
-                )
-            return np.searchsorted(self.classes_, y).astype(Y_DTYPE)
-        encoder = LabelEncoder()
-        encoded = encoder.fit_transform(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                "y contains only one class "
-                f"({encoder.classes_[0]!r}); a classifier needs at least 2 "
-                "classes."
+            return encode_known_labels(
+                y, self.classes_, name="y",
+                reason="not in the first fit; warm_start cannot add classes",
             )
-        self.classes_ = encoder.classes_
-        return encoded.astype(Y_DTYPE)
+        self.classes_, encoded = encode_labels(y)
+        return encoded
 
     def _finalize_sample_weight(self, sample_weight, y):
         if self.class_weight is None:
@@ -1313,14 +1300,7 @@ class AccelBoostClassifier(ClassifierMixin, BaseAccelBoost):
         return weights if sample_weight is None else sample_weight * weights
 
     def _encode_y_val(self, y):
-        check_classification_targets(y)
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(
-                "y_val contains labels the estimator was not fitted on (absent "
-                f"from y): {unknown.tolist()}."
-            )
-        return np.searchsorted(self.classes_, y).astype(Y_DTYPE)
+        return encode_known_labels(y, self.classes_)
 
     def _make_loss(self):
         return make_loss("log_loss", n_classes=len(self.classes_))

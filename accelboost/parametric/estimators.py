@@ -20,10 +20,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -32,6 +30,7 @@ from sklearn.utils.validation import (
 
 from .._early_stopping import patience_exhausted, split_validation, uses_early_stopping
 from .._engine.loss import Loss, make_loss
+from .._labels import encode_known_labels, encode_labels
 from ..callbacks import StageInfo, _CallbackList
 from ._network import ACTIVATIONS, forward, init_params, input_gradient, layer_shapes
 from ._parameterization import PARAMETERIZATIONS, init_stds, layer_scales
@@ -711,26 +710,11 @@ class StackedBoostClassifier(ClassifierMixin, BaseStackedBoost):
         )
 
     def _encode_y(self, y, sample_weight):
-        check_classification_targets(y)
-        encoder = LabelEncoder()
-        encoded = encoder.fit_transform(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"y contains only one class ({encoder.classes_[0]!r}); a "
-                "classifier needs at least 2 classes."
-            )
-        self.classes_ = encoder.classes_
-        return encoded.astype(np.float64)
+        self.classes_, encoded = encode_labels(y)
+        return encoded
 
     def _encode_y_val(self, y):
-        check_classification_targets(y)
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(
-                "y_val contains labels the estimator was not fitted on (absent "
-                f"from y): {unknown.tolist()}."
-            )
-        return np.searchsorted(self.classes_, y).astype(np.float64)
+        return encode_known_labels(y, self.classes_)
 
     def _make_loss(self):
         return make_loss("log_loss", n_classes=len(self.classes_))
