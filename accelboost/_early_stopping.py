@@ -1,9 +1,11 @@
-"""Early stopping shared by every estimator: the held-out split and the
-patience rule (scikit-learn's HistGradientBoosting semantics)."""
+"""Early stopping shared by every estimator: the held-out split, the
+patience rule (scikit-learn's HistGradientBoosting semantics), and the
+stages a prediction uses (``iteration_range``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -75,3 +77,32 @@ def patience_exhausted(scores: Sequence[float], n_iter_no_change: int,
         return False
     reference = scores[-window] + tol
     return not any(score > reference for score in np.asarray(scores)[-window + 1:])
+
+
+def check_iteration_range(iteration_range, n_stages: int) -> tuple[int, int | None]:
+    """``(first stage, stop stage)`` of a predict's ``iteration_range``.
+
+    Parameters
+    ----------
+    iteration_range : tuple of (int, int) or None
+        XGBoost's ``iteration_range``: stages ``begin`` to ``end``; the
+        baseline is always included.
+    n_stages : int
+        Stages of the fitted model.
+
+    Returns
+    -------
+    begin, end : int, int or None
+        ``(0, None)`` for None: the caller's default stages.
+    """
+    if iteration_range is None:
+        return 0, None
+    pair = isinstance(iteration_range, tuple | list) and len(iteration_range) == 2
+    if not (pair and all(isinstance(i, Integral) and not isinstance(i, bool)
+                         for i in iteration_range)
+            and 0 <= iteration_range[0] <= iteration_range[1] <= n_stages):
+        raise ValueError(
+            "iteration_range must be a pair of ints (begin, end) with "
+            f"0 <= begin <= end <= n_iter_={n_stages}; got {iteration_range!r}."
+        )
+    return int(iteration_range[0]), int(iteration_range[1])

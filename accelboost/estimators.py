@@ -34,6 +34,7 @@ from ._categorical import make_encoder
 from ._constraints import interaction_groups, monotonic_constraints
 from ._dataset import Dataset
 from ._early_stopping import (
+    check_iteration_range,
     patience_exhausted,
     split_validation,
     uses_early_stopping,
@@ -531,18 +532,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
 
     def _check_iteration_range(self, iteration_range):
         """``(first stage, stop stage)`` of a predict's ``iteration_range``."""
-        if iteration_range is None:
-            return 0, None
-        n_stages = self._ensemble.n_stages
-        pair = isinstance(iteration_range, tuple | list) and len(iteration_range) == 2
-        if not (pair and all(isinstance(i, Integral) for i in iteration_range)
-                and 0 <= iteration_range[0] <= iteration_range[1] <= n_stages):
-            raise ValueError(
-                "iteration_range must be a pair of ints (begin, end) with "
-                f"0 <= begin <= end <= n_iter_={n_stages}; got {iteration_range!r}."
-            )
-        begin, end = iteration_range
-        return begin, end
+        return check_iteration_range(iteration_range, self._ensemble.n_stages)
 
     @property
     def stage_momentum_(self):

@@ -76,6 +76,17 @@ def test_a_noisy_smooth_curve_has_no_catapult():
     assert found.positions.shape == found.heights.shape == (0,)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_noise_of_ten_percent_is_not_a_catapult_but_spikes_in_it_are(seed):
+    # Noise as a loss on fixed rows wobbles under SGD: never a spike, while
+    # x5 spikes in the same noise are all found, at their peaks.
+    noisy = smooth_curve(noise=0.10, seed=seed)
+    assert detect_catapults(noisy).count == 0
+    found = detect_catapults(with_spikes(noisy))
+    assert found.count == 3
+    assert_array_equal(found.starts, SPIKE_STARTS)
+
+
 def test_injected_spikes_are_found_at_their_peaks_with_their_heights():
     clean = smooth_curve()
     found = detect_catapults(with_spikes(clean))

@@ -471,3 +471,10 @@ def test_make_optimizer():
 def test_bad_hyperparameters(factory, kwargs, match):
     with pytest.raises(ValueError, match=match):
         factory(**kwargs)
+
+
+@pytest.mark.parametrize("cls", [AdaGrad, RMSProp, Adam, AdamW])
+def test_a_zero_eps_is_refused(cls):
+    # With a zero output layer the first gradient of a layer can be 0: 0/0.
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        cls(eps=0.0)

@@ -180,3 +180,11 @@ def test_unknown_role():
     shapes = [LayerShape(3, 4, "middle")]
     with pytest.raises(ValueError, match="role"):
         init_stds(shapes, "mup", BASE)
+
+
+def test_mup_refuses_a_shampoo_exponent_it_has_no_row_for():
+    shapes = layer_shapes(3, (8,), 1)
+    assert len(layer_scales(shapes, Shampoo(exponent=0.25), "mup", 4)) == 2
+    with pytest.raises(ValueError, match="exponent=0.5"):
+        layer_scales(shapes, Shampoo(exponent=0.5), "mup", 4)
+    assert len(layer_scales(shapes, Shampoo(exponent=0.5), "standard", 4)) == 2

@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from accelboost import StackedBoostClassifier, StackedBoostRegressor
 from accelboost.parametric._network import forward
-from accelboost.parametric.optimizers import Adam
+from accelboost.parametric.optimizers import KFAC, Adam
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +105,12 @@ def test_staged_predict_ends_at_predict(diabetes):
     )
     assert len(model.loss_curve_) == 7 * model.steps_per_stage
     assert model.train_score_.shape == (8,)
+    # Every range keeps the baseline (as the trees do): split at stage 3.
+    first, last = (model.predict(X_test, iteration_range=r) for r in [(0, 3), (3, 7)])
+    np.testing.assert_allclose(first + last - model._y_mean, staged[-1], rtol=1e-10)
+    for bad in [(0.5, 2), (0,), (True, 2), (2, 1)]:
+        with pytest.raises(ValueError, match="iteration_range"):
+            model.predict(X_test, iteration_range=bad)
 
 
 def test_early_stopping_predicts_with_the_best_stage(diabetes):
@@ -112,27 +118,29 @@ def test_early_stopping_predicts_with_the_best_stage(diabetes):
     model = StackedBoostRegressor(
         max_iter=200, learning_rate=0.01, n_iter_no_change=5, random_state=0
     ).fit(X, y, X_val=X_val, y_val=y_val)
-    assert model.n_iter_ < 200
-    assert model.best_iteration_ == int(np.argmax(model.validation_score_))
-    np.testing.assert_array_equal(
-        model.predict(X_val),
-        model.predict(X_val, iteration_range=(0, model.best_iteration_)),
-    )
-    best_mse = np.mean((model.predict(X_val) - y_val) ** 2)
-    last_mse = np.mean((list(model.staged_predict(X_val))[-1] - y_val) ** 2)
-    assert best_mse <= last_mse
+    assert 5 < model.n_iter_ < 200
+    assert model.best_iteration_ < model.n_iter_
+    # The best validation score is the loss of what predict returns
+    # (squared error of the standardized targets): no off-by-one.
+    half_mse = 0.5 * np.mean((model.predict(X_val) - y_val) ** 2)
+    np.testing.assert_allclose(-model.validation_score_.max(),
+                               half_mse / np.var(y), rtol=1e-10)
+    staged = list(model.staged_predict(X_val))
+    np.testing.assert_array_equal(staged[model.best_iteration_ - 1],
+                                  model.predict(X_val))
 
 
 def test_linear_kfac_newton_step_is_least_squares(diabetes):
     X, _, y, _ = diabetes
     model = StackedBoostRegressor(
-        learner="linear", optimizer="kfac", learning_rate=1.0, batch_size=None,
-        steps_per_stage=3, max_iter=3, random_state=0,
+        learner="linear", optimizer=KFAC(learning_rate=1.0, damping=1e-9),
+        batch_size=None, steps_per_stage=1, max_iter=1, random_state=0,
     ).fit(X, y)
     reference = LinearRegression().fit(X, y)
-    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-3, atol=1e-2)
-    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=1e-6)
-    np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=1e-4)
+    # One step: the Newton step of a quadratic is its minimum (up to the
+    # damping, on diabetes' nearly collinear serum features).
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-4)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=1e-9)
 
 
 def test_regressor_accuracy_is_on_par_with_least_squares(diabetes):
@@ -295,3 +303,62 @@ def test_a_failed_refit_keeps_the_fitted_model(diabetes):
     with pytest.raises(ValueError, match="features"):
         model.fit(X[:, :3], y, X_val=X[:5], y_val=y[:5])
     np.testing.assert_array_equal(model.predict(X_test), before)
+
+
+def test_a_finite_blow_up_is_a_divergence_too(diabetes):
+    X, _, y, _ = diabetes
+    for model in [
+        StackedBoostRegressor(optimizer=KFAC(damping=1e-3), batch_size=64,
+                              max_iter=5, random_state=0),
+        StackedBoostRegressor(learning_rate=1e6, max_iter=5, random_state=0),
+    ]:
+        with pytest.warns(ConvergenceWarning, match="diverged at stage"):
+            model.fit(X, y)
+        assert model.score(X, y) > -0.01  # no runaway stage kept
+
+
+def test_loss_curve_watches_fixed_rows_not_the_batches(diabetes):
+    from accelboost.diagnostics import detect_catapults
+
+    X, _, y, _ = diabetes
+    model = StackedBoostRegressor(max_iter=30, batch_size=8, optimizer="sgd",
+                                  learning_rate=1e-4, random_state=0).fit(X, y)
+    assert len(model.loss_curve_) == len(model.batch_loss_curve_) == 300
+    # A small step size: the training loss only creeps down, and the
+    # watched curve shows no catapult, while single batches jump about.
+    assert detect_catapults(model).count == 0
+    assert detect_catapults(model.batch_loss_curve_).count > 0
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+def test_kfac_mlps_start_from_a_tiny_output_layer(diabetes):
+    X, _, y, _ = diabetes
+    model = StackedBoostRegressor(optimizer="kfac", stage_init="zero",
+                                  max_iter=2, random_state=0).fit(X, y)
+    start = model._start_learner(None, [1.0, 1.0], np.random.default_rng(0),
+                                 nudge_output=True)
+    assert 0 < np.abs(start[-1][:-1]).max() < 1e-2
+    assert not start[-1][-1].any()  # the bias stays zero
+    linear = dict(learner="linear", optimizer="kfac", max_iter=4, random_state=0)
+    _fits_equal(
+        StackedBoostRegressor(stage_init="zero", **linear).fit(X, y),
+        StackedBoostRegressor(stage_init="stacking", momentum=0.0,
+                              **linear).fit(X, y),
+    )
+
+
+def test_poisson_refuses_negative_validation_targets():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    y = rng.poisson(1.0, size=50)
+    with pytest.raises(ValueError, match="non-negative y_val"):
+        StackedBoostRegressor(loss="poisson").fit(X, y, X_val=X[:5],
+                                                  y_val=-np.ones(5))
+
+
+def test_huge_targets_are_scaled_without_overflow(diabetes):
+    X, X_test, y, _ = diabetes
+    small = StackedBoostRegressor(max_iter=3, random_state=0).fit(X, y)
+    huge = StackedBoostRegressor(max_iter=3, random_state=0).fit(X, y * 1e300)
+    np.testing.assert_allclose(huge.predict(X_test) / 1e300, small.predict(X_test),
+                               rtol=1e-10)

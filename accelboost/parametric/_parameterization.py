@@ -169,9 +169,17 @@ def layer_scales(
     ------
     ValueError
         If ``parameterization`` is unknown, ``base_width`` is not a
-        positive int, or a layer has an unknown role.
+        positive int, a layer has an unknown role, or the optimizer is a
+        Shampoo with an exponent other than 1/4 under "mup" (the table has
+        that exponent's row only).
     """
     _check(shapes, parameterization, base_width)
     if parameterization == "standard":
         return [LayerScale() for _ in shapes]
+    exponent = getattr(optimizer, "exponent", 0.25)
+    if optimizer.name == "shampoo" and exponent != 0.25:
+        raise ValueError(
+            "parameterization='mup' has Shampoo's exponents for exponent=0.25 "
+            f"only; got exponent={exponent!r}."
+        )
     return [_mup_scale(layer, optimizer, base_width) for layer in shapes]

@@ -7,12 +7,14 @@ zero offset to train a single network.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from .._engine.loss import Loss, allocate_gradients
 from ._network import Activations, backward, curvature_factors, forward
 
-__all__ = ["BatchSampler", "train_steps"]
+__all__ = ["BatchSampler", "LossMonitor", "train_steps"]
 
 
 class BatchSampler:
@@ -51,6 +53,37 @@ class BatchSampler:
         return batch
 
 
+@dataclass
+class LossMonitor:
+    """The loss on fixed rows before every step: a curve without batch noise.
+
+    A mini-batch's loss jumps from batch to batch, which a spike detector
+    would take for catapults; the loss on the same rows at every step only
+    moves when the model does.
+
+    Attributes
+    ----------
+    X, y, offset, sample_weight : ndarray
+        The rows, as :func:`train_steps` takes its data.
+    losses : list of float
+        One weighted mean loss per step, appended by :func:`train_steps`.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    offset: np.ndarray
+    sample_weight: np.ndarray
+    losses: list[float] = field(default_factory=list)
+
+    def record(self, params: list[np.ndarray], activation: str, loss: Loss) -> None:
+        """Append the loss of the network ``params`` on the rows."""
+        raw = self.offset + forward(params, self.X, activation)
+        values = loss.pointwise(self.y, raw)
+        self.losses.append(
+            float(np.dot(values, self.sample_weight) / self.sample_weight.sum())
+        )
+
+
 def train_steps(
     params: list[np.ndarray],
     activation: str,
@@ -64,6 +97,7 @@ def train_steps(
     *,
     steps: int,
     batches: BatchSampler,
+    monitor: LossMonitor | None = None,
 ) -> np.ndarray:
     """Run ``steps`` optimizer steps on ``loss(y, offset + network(X))``.
 
@@ -94,6 +128,8 @@ def train_steps(
         Number of optimizer steps.
     batches : BatchSampler
         Where each step's rows come from.
+    monitor : LossMonitor, default=None
+        If given, records the loss on its rows before every step.
 
     Returns
     -------
@@ -102,6 +138,8 @@ def train_steps(
     """
     losses = np.empty(steps)
     for step in range(steps):
+        if monitor is not None:
+            monitor.record(params, activation, loss)
         rows = batches.next()
         X_b, y_b, off_b, sw_b = (
             (X, y, offset, sample_weight) if rows is None

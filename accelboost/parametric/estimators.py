@@ -28,18 +28,30 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._early_stopping import patience_exhausted, split_validation, uses_early_stopping
+from .._early_stopping import (
+    check_iteration_range,
+    patience_exhausted,
+    split_validation,
+    uses_early_stopping,
+)
 from .._engine.loss import Loss, make_loss
 from .._labels import encode_known_labels, encode_labels
 from ..callbacks import StageInfo, _CallbackList
 from ._network import ACTIVATIONS, forward, init_params, input_gradient, layer_shapes
 from ._parameterization import PARAMETERIZATIONS, init_stds, layer_scales
-from ._training import BatchSampler, train_steps
+from ._training import BatchSampler, LossMonitor, train_steps
 from .optimizers import OPTIMIZERS, Optimizer, make_optimizer
 
 __all__ = ["StackedBoostClassifier", "StackedBoostRegressor"]
 
 STAGE_INITS = ("stacking", "zero", "random")
+
+#: Rows on which ``loss_curve_`` watches the training loss at every step.
+_WATCHED_ROWS = 1000
+
+#: Scale, relative to its initial std, of the output layer K-FAC's learners
+#: start with instead of exact zero.
+_OUTPUT_NUDGE = 1e-3
 
 
 class BaseStackedBoost(BaseEstimator, ABC):
@@ -263,8 +275,12 @@ class BaseStackedBoost(BaseEstimator, ABC):
         stds = init_stds(self._shapes, self.parameterization, self.base_width)
         scales = layer_scales(self._shapes, optimizer, self.parameterization,
                               self.base_width)
-        init_rng, batch_rng = (np.random.default_rng(s) for s in
-                               np.random.SeedSequence(int(seed)).spawn(2))
+        # Apart, so that the rows (their number, the batches) never change
+        # the initial networks.
+        init_rng, batch_rng, watch_rng = (
+            np.random.default_rng(s)
+            for s in np.random.SeedSequence(int(seed)).spawn(3)
+        )
         batches = BatchSampler(X.shape[0], self.batch_size, batch_rng)
         self._baseline = self._loss.baseline(y, sample_weight)
         raw = np.tile(self._baseline, (X.shape[0], 1))
@@ -277,26 +293,25 @@ class BaseStackedBoost(BaseEstimator, ABC):
         self.validation_score_ = []
         if validation is not None:
             self.validation_score_.append(-self._loss(y_val, raw_val, sw_val))
-        curve = []
+        # The loss curve is watched on fixed rows, not on the batches.
+        watched = np.sort(watch_rng.permutation(X.shape[0])[:_WATCHED_ROWS])
+        curves, batch_curves = [], []
         self.best_iteration_ = None
         callbacks.before_fit(self)
         previous = None
         for stage in range(self.max_iter):
-            params = self._start_learner(previous, stds, init_rng)
-            state = optimizer.init(params, scales)
-            # A diverging stage is caught below, with a warning that says so;
-            # NumPy's overflow warnings on the way would only be noise.
-            with np.errstate(over="ignore", invalid="ignore"):
-                losses = train_steps(
-                    params, self.activation, optimizer, state, X, y, raw,
-                    self._loss, sample_weight, steps=self.steps_per_stage,
-                    batches=batches,
-                )
-                output = forward(params, X, self.activation)
-            if not (np.all(np.isfinite(losses)) and np.all(np.isfinite(output))):
+            params = self._start_learner(previous, stds, init_rng,
+                                         optimizer.needs_curvature)
+            monitor = LossMonitor(X[watched], y[watched], raw[watched],
+                                  sample_weight[watched])
+            result = self._train_stage(params, optimizer, scales, X, y, raw,
+                                       sample_weight, batches, monitor)
+            if result is None:
                 self._warn_diverged(stage)
                 break
-            curve.append(losses)
+            output, batch_losses = result
+            curves.append(monitor.losses)
+            batch_curves.append(batch_losses)
             raw += output
             self.stages_.append(params)
             previous = params
@@ -313,7 +328,8 @@ class BaseStackedBoost(BaseEstimator, ABC):
                     self.validation_score_, self.n_iter_no_change, self.tol)):
                 break
         self.n_iter_ = len(self.stages_)
-        self.loss_curve_ = np.concatenate(curve) if curve else np.empty(0)
+        self.loss_curve_ = np.concatenate([np.empty(0), *curves])
+        self.batch_loss_curve_ = np.concatenate([np.empty(0), *batch_curves])
         self.train_score_ = np.asarray(self.train_score_)
         self.validation_score_ = np.asarray(self.validation_score_)
         self.best_iteration_ = (
@@ -322,20 +338,64 @@ class BaseStackedBoost(BaseEstimator, ABC):
         )
         callbacks.after_fit(self)
 
-    def _start_learner(self, previous, stds, rng):
-        """The new stage's learner before its optimizer steps."""
+    def _train_stage(self, params, optimizer, scales, X, y, raw, sample_weight,
+                     batches, monitor):
+        """Train a stage's learner in place: its output on ``X`` and the batch
+        losses, or None if the stage diverged.
+
+        A stage diverges when a loss or an output is not finite, the
+        optimizer's linear algebra fails (K-FAC's factors of a runaway
+        network), or its steps leave the training loss above twice the loss
+        at the stage's start.
+        """
+        # NumPy's overflow warnings on the way would only be noise: the
+        # caller warns that the stage diverged.
+        with np.errstate(over="ignore", invalid="ignore"):
+            start = self._loss(y, raw + forward(params, X, self.activation),
+                               sample_weight)
+            try:
+                batch_losses = train_steps(
+                    params, self.activation, optimizer,
+                    optimizer.init(params, scales), X, y, raw, self._loss,
+                    sample_weight, steps=self.steps_per_stage, batches=batches,
+                    monitor=monitor,
+                )
+            except np.linalg.LinAlgError:
+                return None
+            output = forward(params, X, self.activation)
+            end = self._loss(y, raw + output, sample_weight)
+        finite = np.all(np.isfinite(batch_losses)) and np.all(np.isfinite(output))
+        if not finite or not np.isfinite(end) or end > 2.0 * start:
+            return None
+        return output, batch_losses
+
+    def _start_learner(self, previous, stds, rng, nudge_output=False):
+        """The new stage's learner before its optimizer steps.
+
+        With ``nudge_output`` (K-FAC), an MLP whose output layer would start
+        at exactly zero gets a tiny random one instead (DESIGN 5.3): with a
+        zero output layer the hidden layers' curvature factors are zero and
+        their first steps are set by the damping alone.
+        """
         if self.stage_init == "stacking" and previous is not None:
             params = [theta.copy() for theta in previous]
             params[-1] *= self.momentum
-            return params
-        return init_params(self._shapes, stds, rng,
-                           zero_output=self.stage_init != "random")
+        else:
+            params = init_params(self._shapes, stds, rng,
+                                 zero_output=self.stage_init != "random")
+        output = params[-1][:-1]
+        if nudge_output and len(params) > 1 and not output.any():
+            output[:] = rng.standard_normal(output.shape) * (
+                _OUTPUT_NUDGE * stds[-1]
+            )
+        return params
 
     def _warn_diverged(self, stage):
         warnings.warn(
             f"Training diverged at stage {stage} (a loss or prediction that is "
-            "not finite); the model keeps the "
-            f"{stage} stage(s) before it. Lower learning_rate.",
+            "not finite, or a training loss that more than doubled during the "
+            f"stage); the model keeps the {stage} stage(s) before it. Lower "
+            "learning_rate (or raise K-FAC's damping).",
             ConvergenceWarning,
             stacklevel=4,
         )
@@ -347,22 +407,13 @@ class BaseStackedBoost(BaseEstimator, ABC):
             validate_data(self, X, dtype=[np.float64], reset=False)
         )
 
-    def _n_stages(self, iteration_range):
-        if iteration_range is None:
-            return 0, self.best_iteration_
-        begin, end = iteration_range
-        if not 0 <= begin <= end <= self.n_iter_:
-            raise ValueError(
-                f"iteration_range must satisfy 0 <= begin <= end <= n_iter_ "
-                f"({self.n_iter_}); got {iteration_range!r}."
-            )
-        return begin, end
-
     def _raw_predict(self, X, iteration_range=None):
         X = self._predict_input(X)
-        begin, end = self._n_stages(iteration_range)
-        raw = np.tile(self._baseline if begin == 0 else 0.0 * self._baseline,
-                      (X.shape[0], 1))
+        begin, end = check_iteration_range(iteration_range, self.n_iter_)
+        if end is None:
+            end = self.best_iteration_
+        # The baseline is always in, as in the tree estimators.
+        raw = np.tile(self._baseline, (X.shape[0], 1))
         for params in self.stages_[begin:end]:
             raw += forward(params, X, self.activation)
         return raw
@@ -462,12 +513,19 @@ _COMMON_DOC = """
         Stages the predictions use: the best validation score's with early
         stopping, else ``n_iter_``.
     train_score_ : ndarray of shape (n_iter_ + 1,)
-        Minus the training loss before the first stage and after each.
+        Minus the training loss before the first stage and after each. Under
+        squared error the loss is that of the standardized targets (half the
+        mean squared error divided by the variance of y), as are
+        ``validation_score_``, the loss curves and ``tol``.
     validation_score_ : ndarray
         Minus the validation loss, likewise (empty without early stopping).
     loss_curve_ : ndarray of shape (n_iter_ * steps_per_stage,)
-        The batch loss before every optimizer step of every stage, for
+        The training loss before every optimizer step of every stage, on the
+        same (at most 1,000) training rows at every step, for
         :func:`accelboost.diagnostics.detect_catapults`.
+    batch_loss_curve_ : ndarray of shape (n_iter_ * steps_per_stage,)
+        The loss of each step's mini-batch before the step (noisy: each
+        batch has other rows).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -544,23 +602,33 @@ class StackedBoostRegressor(RegressorMixin, BaseStackedBoost):
         )
 
     def _encode_y(self, y, sample_weight):
-        y = np.asarray(y, dtype=np.float64)
+        y = self._check_poisson_y(np.asarray(y, dtype=np.float64), "y")
         if self.loss == "poisson":
-            if np.any(y < 0) or not np.sum(y) > 0:
-                raise ValueError(
-                    "loss='poisson' requires non-negative y with sum(y) > 0."
-                )
             self._y_mean, self._y_scale = 0.0, 1.0
             return y
         # Squared error on standardized targets: one learning rate suits any
-        # scale of y.
-        self._y_mean = float(np.average(y, weights=sample_weight))
-        std = float(np.sqrt(np.average((y - self._y_mean) ** 2, weights=sample_weight)))
-        self._y_scale = std if std > 0 else 1.0
+        # scale of y. The moments are taken on y / max|y|, which cannot
+        # overflow however large y is.
+        magnitude = float(np.max(np.abs(y))) or 1.0
+        unit = y / magnitude
+        mean = np.average(unit, weights=sample_weight)
+        std = float(np.sqrt(np.average((unit - mean) ** 2, weights=sample_weight)))
+        self._y_mean = float(mean * magnitude)
+        self._y_scale = std * magnitude if std > 0 else 1.0
         return (y - self._y_mean) / self._y_scale
 
+    def _check_poisson_y(self, y, name):
+        """``y`` (or ``y_val``), checked for what Poisson needs."""
+        if self.loss != "poisson":
+            return y
+        if np.any(y < 0):
+            raise ValueError(f"loss='poisson' requires non-negative {name}.")
+        if name == "y" and not np.sum(y) > 0:
+            raise ValueError("loss='poisson' requires sum(y) > 0.")
+        return y
+
     def _encode_y_val(self, y):
-        y = np.asarray(y, dtype=np.float64)
+        y = self._check_poisson_y(np.asarray(y, dtype=np.float64), "y_val")
         return (y - self._y_mean) / self._y_scale
 
     def _make_loss(self):
@@ -625,13 +693,15 @@ class StackedBoostRegressor(RegressorMixin, BaseStackedBoost):
     @property
     def coef_(self):
         """The linear model's coefficients in the original units
-        (``learner="linear"``, squared error), shape (n_features,)."""
+        (``learner="linear"``), shape (n_features,); under Poisson, those of
+        the log of the mean."""
         total = self._linear_stages()
         return self._y_scale * total[:-1, 0] / self._x_scale
 
     @property
     def intercept_(self):
-        """The linear model's intercept in the original units."""
+        """The linear model's intercept in the original units (under
+        Poisson, of the log of the mean)."""
         total = self._linear_stages()
         return float(
             self._y_mean + self._y_scale * (self._baseline[0] + total[-1, 0])

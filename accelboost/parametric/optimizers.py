@@ -349,7 +349,7 @@ class AdaGrad(Optimizer):
     name: ClassVar[str] = "adagrad"
 
     def _validate(self) -> None:
-        _check_nonnegative("eps", self.eps)
+        _check_positive("eps", self.eps)
 
     def _init_slots(self, params):
         return {"sum_squares": [np.zeros_like(theta) for theta in params]}
@@ -390,7 +390,7 @@ class RMSProp(Optimizer):
 
     def _validate(self) -> None:
         _check_decay("rho", self.rho)
-        _check_nonnegative("eps", self.eps)
+        _check_positive("eps", self.eps)
 
     def _init_slots(self, params):
         return {"square_average": [np.zeros_like(theta) for theta in params]}
@@ -437,7 +437,7 @@ class Adam(Optimizer):
     def _validate(self) -> None:
         _check_decay("beta1", self.beta1)
         _check_decay("beta2", self.beta2)
-        _check_nonnegative("eps", self.eps)
+        _check_positive("eps", self.eps)
 
     def _init_slots(self, params):
         return {
@@ -520,9 +520,12 @@ class KFAC(Optimizer):
     ----------
     learning_rate : float, default=0.1
         Step size.
-    damping : float, default=1e-3
+    damping : float, default=0.1
         Added to the diagonal of both factors; > 0 because a batch with
         fewer samples than inputs (or a dead unit) gives singular factors.
+        The default keeps mini-batch fits of small MLPs stable (at 1e-3 a
+        32-unit MLP on diabetes diverged in its first stage with batches of
+        64); a Newton step wants it small.
     ema_decay : float, default=0.95
         Decay of the running factors, in [0, 1).
     l2 : float, default=0.0
@@ -530,7 +533,7 @@ class KFAC(Optimizer):
     """
 
     learning_rate: float = 0.1
-    damping: float = 1e-3
+    damping: float = 0.1
     ema_decay: float = 0.95
     l2: float = 0.0
 
