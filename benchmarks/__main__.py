@@ -8,7 +8,10 @@
   (:mod:`benchmarks.speed`);
 * ``evidence``: the acceleration evidence grid (:mod:`benchmarks.evidence`);
 * ``additive``: accelboost's additive models against EBM and one-feature
-  HistGradientBoosting and LightGBM (:mod:`benchmarks.additive`).
+  HistGradientBoosting and LightGBM (:mod:`benchmarks.additive`);
+* ``parametric EXPERIMENT``: the claims behind the parametric weak learners
+  (deep-linear, boosting, width, catapults, or all), each reported as
+  reproduced or not (:mod:`benchmarks.parametric`).
 
 ``python -m benchmarks SUBCOMMAND --help`` lists a subcommand's options.
 """
@@ -19,13 +22,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("compare", "speed", "evidence", "additive")
+SUBCOMMANDS = ("compare", "speed", "evidence", "additive", "parametric")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``compare``, ``speed`` and ``additive`` (``evidence``
-    parses its own)."""
-    from . import additive, compare, speed
+    """The parser of ``compare``, ``speed``, ``additive`` and ``parametric``
+    (``evidence`` parses its own)."""
+    from . import additive, compare, parametric, speed
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -43,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     additive.add_arguments(sub.add_parser(
         "additive", help="additive models against EBM",
         description=additive.__doc__.split("\n\n")[0].split(": ", 1)[1]))
+    parametric.add_arguments(sub.add_parser(
+        "parametric", help="the parametric learners' claims, reproduced or not",
+        description=parametric.__doc__.split("\n\n")[0].split(": ", 1)[1]))
     sub.add_parser("evidence", add_help=False,
                    help="the acceleration evidence grid (see evidence --help)")
     return parser
