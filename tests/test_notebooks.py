@@ -9,9 +9,10 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_notebooks_are_there():
+def test_the_five_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == [
-        "01_quickstart", "02_acceleration", "03_benchmarks", "04_additive_models"
+        "01_quickstart", "02_acceleration", "03_benchmarks", "04_additive_models",
+        "05_parametric",
     ]
 
 
