@@ -155,7 +155,7 @@ def test_classifier_parity_with_scikit_learn():
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
     ours = StackedBoostClassifier(random_state=0).fit(X_train, y_train)
     mlp = make_pipeline(StandardScaler(), MLPClassifier(
-        hidden_layer_sizes=(32,), max_iter=300, random_state=0)).fit(X_train, y_train)
+        hidden_layer_sizes=(32,), max_iter=2000, random_state=0)).fit(X_train, y_train)
     logistic = make_pipeline(StandardScaler(), LogisticRegression()).fit(
         X_train, y_train)
     ours_score = ours.score(X_test, y_test)

@@ -49,6 +49,10 @@ STAGE_INITS = ("stacking", "zero", "random")
 #: Rows on which ``loss_curve_`` watches the training loss at every step.
 _WATCHED_ROWS = 1000
 
+#: Share of the constant model's training loss a stage's loss must also
+#: rise by to count as diverged.
+_DIVERGENCE_FLOOR = 0.01
+
 #: Scale, relative to its initial std, of the output layer K-FAC's learners
 #: start with instead of exact zero.
 _OUTPUT_NUDGE = 1e-3
@@ -346,7 +350,7 @@ class BaseStackedBoost(BaseEstimator, ABC):
         A stage diverges when a loss or an output is not finite, the
         optimizer's linear algebra fails (K-FAC's factors of a runaway
         network), or its steps leave the training loss above twice the loss
-        at the stage's start.
+        at the stage's start (plus 1% of the constant model's loss).
         """
         # NumPy's overflow warnings on the way would only be noise: the
         # caller warns that the stage diverged.
@@ -365,7 +369,10 @@ class BaseStackedBoost(BaseEstimator, ABC):
             output = forward(params, X, self.activation)
             end = self._loss(y, raw + output, sample_weight)
         finite = np.all(np.isfinite(batch_losses)) and np.all(np.isfinite(output))
-        if not finite or not np.isfinite(end) or end > 2.0 * start:
+        # Doubling from a loss near zero is noise, not a runaway: the rise
+        # must also be a share of the constant model's loss.
+        floor = _DIVERGENCE_FLOOR * -self.train_score_[0]
+        if not finite or not np.isfinite(end) or end > 2.0 * start + floor:
             return None
         return output, batch_losses
 
