@@ -212,8 +212,17 @@ def test_boosting_verdict_needs_stacking_ahead_of_zero_and_random(random_curve,
     (verdict,) = found["verdicts"]
     assert verdict["verdict"] == expected
     checks = found["summary"][0]["checks"]
-    assert checks["zero"] == {"lower": True, "faster": True, "steps_ratio": 0.25}
+    assert checks["zero"] == {"lower": True, "faster": True, "steps_ratio": 0.25,
+                              "below_from_step": 10}
     assert checks["random"]["lower"] is (expected == R)
+    assert checks["random"]["below_from_step"] == (10 if expected == R else None)
+
+
+def test_boosting_below_from_step_is_where_stacking_stays_ahead():
+    ours = np.array([0.5, 0.2, 0.3, 0.1, 0.05])
+    assert parametric._below_from(ours, np.array([0.4, 0.3, 0.2, 0.2, 0.1]), 10) == 40
+    assert parametric._below_from(ours, np.full(5, 0.6), 10) == 10
+    assert parametric._below_from(ours, np.full(5, 0.01), 10) is None
 
 
 def test_boosting_runs_record_stops_and_curves(quick_run):
