@@ -41,3 +41,18 @@ def test_every_python_block_of_the_readme_runs(tmp_path, monkeypatch):
     # The model-file block's claims: the file exists and the dump has trees.
     assert (tmp_path / "house.json").exists()
     assert len(namespace["trees"]) == namespace["house"].best_iteration_
+
+
+def test_the_parametric_claims_quote_the_report_exactly():
+    # Every decimal number of the README's claims table is printed in the
+    # benchmark's report: no number rounded, rewritten or made up.
+    text = README.read_text()
+    start = text.index("| experiment (seeds, wall time) | claim |")
+    table = text[start:text.index("What we take from them:")]
+    verdicts = "".join(line.split("|")[3] for line in table.splitlines()[2:] if line)
+    report = (README.parent / "benchmarks/results/parametric/report.md").read_text()
+    pattern = r"(?<![\w.^-])-?\d+\.\d+|\d+ steps \(\d/\d\)|2\^-\d+"
+    numbers = re.findall(pattern, verdicts)
+    assert len(numbers) > 30
+    missing = [number for number in numbers if number not in report]
+    assert not missing, missing
