@@ -530,10 +530,6 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             self._model_cache = (*key, full.truncated(n_stages))
         return self._model_cache[3]
 
-    def _check_iteration_range(self, iteration_range):
-        """``(first stage, stop stage)`` of a predict's ``iteration_range``."""
-        return check_iteration_range(iteration_range, self._ensemble.n_stages)
-
     @property
     def stage_momentum_(self):
         """Momentum each stage started from: ``beta_t`` (AGBM: ``theta_m``)."""
@@ -781,7 +777,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
 
     def _raw_predict(self, X, iteration_range=None):
         X = self._predict_input(X)
-        begin, end = self._check_iteration_range(iteration_range)
+        begin, end = check_iteration_range(iteration_range, self._ensemble.n_stages)
         with numba_threads(effective_n_threads(self.n_threads)):
             return self._model(end).raw_predict(X, first_stage=begin)
 

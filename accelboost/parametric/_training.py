@@ -78,10 +78,7 @@ class LossMonitor:
     def record(self, params: list[np.ndarray], activation: str, loss: Loss) -> None:
         """Append the loss of the network ``params`` on the rows."""
         raw = self.offset + forward(params, self.X, activation)
-        values = loss.pointwise(self.y, raw)
-        self.losses.append(
-            float(np.dot(values, self.sample_weight) / self.sample_weight.sum())
-        )
+        self.losses.append(loss(self.y, raw, self.sample_weight))
 
 
 def train_steps(
@@ -148,7 +145,7 @@ def train_steps(
         cache = Activations()
         raw = off_b + forward(params, X_b, activation, cache)
         total = sw_b.sum()
-        losses[step] = np.dot(loss.pointwise(y_b, raw), sw_b) / total
+        losses[step] = loss(y_b, raw, sw_b)
         if not np.isfinite(losses[step]):
             # The caller sees the non-finite loss and stops the fit.
             return losses[: step + 1]
