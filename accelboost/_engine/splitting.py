@@ -247,6 +247,13 @@ def _best_split_of_feature(
     h_l = 0.0
     n_l = 0.0
     for b in range(last_bin + 1):
+        # An empty bin adds no row: its threshold splits the node as the one
+        # before it does. It is skipped, sums and all, so that the rounding
+        # left in it by a histogram subtraction neither moves the sums nor
+        # breaks the tie (the lowest threshold of equal splits wins, however
+        # the histogram was summed: by subtraction, or shard by shard).
+        if hist_f[b, HIST_COUNT] == 0:
+            continue
         g_l += hist_f[b, HIST_GRAD]
         h_l += hist_f[b, HIST_HESS]
         n_l += hist_f[b, HIST_COUNT]
@@ -264,6 +271,8 @@ def _best_split_of_feature(
         h_r = 0.0
         n_r = 0.0
         for b in range(n_bins_non_missing - 1, 0, -1):
+            if hist_f[b, HIST_COUNT] == 0:
+                continue
             g_r += hist_f[b, HIST_GRAD]
             h_r += hist_f[b, HIST_HESS]
             n_r += hist_f[b, HIST_COUNT]
