@@ -26,15 +26,18 @@ class Dataset:
         Class labels, to give a scorer ``y`` as the user gave it.
     training : bool, default=False
         Whether the policy's training-only state (``aux``) is kept.
+    X_binned : ndarray, default=None
+        ``X`` already binned (a shard keeps no raw ``X``, which may then be
+        None).
     """
 
     def __init__(self, X, y, sample_weight, bin_mapper, ensemble, classes=None,
-                 training=False):
+                 training=False, X_binned=None):
         self.X = X
         self.y = y
         self.sample_weight = sample_weight
-        self.n = X.shape[0]
-        self.X_binned = bin_mapper.transform(X)
+        self.X_binned = bin_mapper.transform(X) if X_binned is None else X_binned
+        self.n = self.X_binned.shape[0]
         self.missing_bin = bin_mapper.missing_bin_
         self._classes = classes
         policy = ensemble.policy

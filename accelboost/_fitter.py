@@ -171,11 +171,16 @@ class StageFitter:
         rows = rng.choice(self.n_samples, size=n_rows, replace=False)
         return np.sort(rows).astype(np.uint32)
 
-    def _grow(self, gradients, hessians, rows):
-        mapper = self.bin_mapper
+    def _next_tree_seed(self) -> int:
+        """The seed of the next tree's draws: from ``(seed, trees grown)``."""
         seed = int(np.random.SeedSequence([self.seed, self._n_grown])
                    .generate_state(1, np.uint64)[0])
         self._n_grown += 1
+        return seed
+
+    def _grow(self, gradients, hessians, rows):
+        mapper = self.bin_mapper
+        seed = self._next_tree_seed()
         return TreeGrower(
             self.X_binned,
             gradients,
@@ -193,3 +198,40 @@ class StageFitter:
             seed=seed,
             sample_indices=rows,
         ).grow()
+
+
+def fit_stage(policy, schedule, fitter, train, val, ensemble, loss):
+    """Fit one stage and add it: plan, grow, step (restart rule included).
+
+    Parameters
+    ----------
+    policy : StagePolicy
+    schedule : Schedule
+        Where the momentum stands before the stage.
+    fitter : StageFitter
+        Grows the trees on ``train``.
+    train, val : Dataset
+        The training data, and the validation data or None; both are moved
+        to the new stage's state.
+    ensemble : TreeEnsemble
+        The model; the stage is added to it.
+    loss : callable
+        ``loss(y, raw, sample_weight)``: the training loss a momentum step
+        must not raise (the restart rule's reference).
+
+    Returns
+    -------
+    step : Step
+        The stage as taken.
+    """
+    stage = policy.plan(schedule)
+    grown = policy.grow(fitter, train.state, stage, train.aux)
+    step = policy.advance(
+        fitter, train.state, train.aux, stage, grown, lambda: train.loss(loss)
+    )
+    # The kept step's loss is the next stage's reference: no second pass.
+    train.advance(step.state, step.loss)
+    ensemble.add_stage(step.trees, step.stage)
+    if val is not None:
+        val.advance_with_last_stage(ensemble)
+    return step

@@ -45,7 +45,7 @@ from ._engine.grower import TreeParams
 from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
 from ._evaluation import EvalRecorder, check_eval_metric, check_eval_set
-from ._fitter import StageFitter
+from ._fitter import StageFitter, fit_stage
 from ._labels import encode_known_labels, encode_labels
 from ._model_file import ModelFileMixin
 from ._progress import make_progress
@@ -314,9 +314,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             self.early_stopping, X.shape[0], validation is not None
         )
         if not warm:
-            self._random_seed = check_random_state(self.random_state).randint(
-                np.iinfo(np.uint32).max, dtype=np.int64
-            )
+            self._random_seed = self._draw_seed()
         policy = self._make_policy()
         # Early stopping and the validation-driven momentum rules score every
         # stage; only early stopping stops on the scores.
@@ -343,6 +341,12 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         self._warn_if_diverged(start_loss, train.loss(self._loss))
         self._term_weights = self._training_term_weights(train)
         callbacks.after_fit(self)
+
+    def _draw_seed(self):
+        """The fit's seed (bins, held-out rows, trees), from ``random_state``."""
+        return check_random_state(self.random_state).randint(
+            np.iinfo(np.uint32).max, dtype=np.int64
+        )
 
     def _prepare(self, X, y, sample_weight, validation, holds_out, warm, policy):
         """The fitted state to start from, the binned data and the fitter.
@@ -452,7 +456,11 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
               None if encoder is None else encoder.n_categories_)
         self._loss = self._make_loss()
         weights = np.ones_like(y) if sample_weight is None else sample_weight
-        self._ensemble = TreeEnsemble(self._loss.baseline(y, weights), policy)
+        self._start_model(self._loss.baseline(y, weights), policy)
+
+    def _start_model(self, baseline, policy):
+        """A model of no stage, at ``baseline``: a fresh fit's state."""
+        self._ensemble = TreeEnsemble(baseline, policy)
         self._schedule = Schedule()
         self._restart_stages = []
         self.train_score_ = []
@@ -544,19 +552,10 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
 
     def _fit_stage(self, fitter, train, val):
         """Plan, grow, step (the policy's restart rule included), add."""
-        policy = self._ensemble.policy
-        stage = policy.plan(self._schedule)
-        grown = policy.grow(fitter, train.state, stage, train.aux)
-        step = policy.advance(
-            fitter, train.state, train.aux, stage, grown, lambda: train.loss(self._loss)
-        )
+        step = fit_stage(self._ensemble.policy, self._schedule, fitter, train, val,
+                         self._ensemble, self._loss)
         if step.restarted:
-            self._restart_stages.append(self._ensemble.n_stages)
-        # The kept step's loss is the next stage's reference: no second pass.
-        train.advance(step.state, step.loss)
-        self._ensemble.add_stage(step.trees, step.stage)
-        if val is not None:
-            val.advance_with_last_stage(self._ensemble)
+            self._restart_stages.append(self._ensemble.n_stages - 1)
         return step
 
     def _update_schedule(self, step):

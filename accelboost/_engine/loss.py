@@ -244,10 +244,19 @@ class Loss:
         The elementwise part runs in parallel; the sum is NumPy's sequential
         pairwise sum, so the value does not depend on the thread count.
         """
+        total, weight = self.partial(y, raw, sample_weight)
+        return float(total / weight)
+
+    def partial(self, y, raw, sample_weight=None) -> tuple[float, float]:
+        """The weighted loss sum and the weight sum (their ratio is the loss).
+
+        Sums over parts of the data add up to the sums over all of it: how a
+        loss over shards is computed.
+        """
         values = self.pointwise(y, raw)
         if sample_weight is None:
-            return float(np.sum(values) / values.shape[0])
-        return float(np.sum(values * sample_weight) / np.sum(sample_weight))
+            return np.sum(values), float(values.shape[0])
+        return np.sum(values * sample_weight), np.sum(sample_weight)
 
     def inverse_link(self, raw: np.ndarray) -> np.ndarray:
         """Map raw predictions to the response scale."""
