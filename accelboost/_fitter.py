@@ -206,6 +206,7 @@ def fit_stage(policy, schedule, fitter, train, val, ensemble, loss):
     Parameters
     ----------
     policy : StagePolicy
+        Plans the stage, grows its trees and steps.
     schedule : Schedule
         Where the momentum stands before the stage.
     fitter : StageFitter

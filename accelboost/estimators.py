@@ -1101,20 +1101,25 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
 
     def _encode_y(self, y, sample_weight):
         y = np.asarray(y, dtype=Y_DTYPE)
+        weights = np.ones_like(y) if sample_weight is None else sample_weight
+        self._check_targets(np.min(y), np.sum(y * weights))
+        return y
+
+    def _check_targets(self, y_min, weighted_sum):
+        """ValueError if targets of this minimum and weighted sum do not suit
+        the loss (the summary Dask data is checked by)."""
         if self.loss in ("poisson", "tweedie"):
-            if np.any(y < 0):
+            if y_min < 0:
                 raise ValueError(f"loss={self.loss!r} requires non-negative y.")
-            weights = np.ones_like(y) if sample_weight is None else sample_weight
-            if not np.sum(y * weights) > 0:
+            if not weighted_sum > 0:
                 raise ValueError(f"loss={self.loss!r} requires sum(y) > 0.")
-        elif self.loss == "gamma" and np.any(y <= 0):
+        elif self.loss == "gamma" and y_min <= 0:
             raise ValueError("loss='gamma' requires strictly positive y.")
         elif self.loss == "quantile" and self.quantile is None:
             raise ValueError(
                 "loss='quantile' requires the quantile parameter, a float in "
                 "(0, 1); got quantile=None."
             )
-        return y
 
     def _make_loss(self):
         return make_loss(self.loss, quantile=self.quantile,

@@ -130,9 +130,8 @@ class BinMapper:
             raise ValueError(
                 f"max_bins must be in [2, {MAX_BINS}], got {self.max_bins}."
             )
-        if self.subsample is not None and X.shape[0] > self.subsample:
-            rng = np.random.RandomState(self.random_state)
-            rows = np.sort(rng.choice(X.shape[0], self.subsample, replace=False))
+        rows = self.sample_rows(X.shape[0])
+        if rows is not None:
             X = X.take(rows, axis=0)
             if sample_weight is not None:
                 sample_weight = sample_weight[rows]
@@ -163,6 +162,17 @@ class BinMapper:
             self.thresholds_[f, : len(t)] = t
         self.missing_bin_ = self.max_bins
         return self
+
+    def sample_rows(self, n_samples: int) -> np.ndarray | None:
+        """The sorted rows ``fit`` reads of ``n_samples`` (None: all of them).
+
+        Data that is not in one place (Dask) gathers these rows to get the
+        thresholds an in-memory fit would.
+        """
+        if self.subsample is None or n_samples <= self.subsample:
+            return None
+        rng = np.random.RandomState(self.random_state)
+        return np.sort(rng.choice(n_samples, self.subsample, replace=False))
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Map ``X`` to bins, Fortran-ordered, in ``binned_dtype(max_bins)``."""
