@@ -23,6 +23,7 @@ from __future__ import annotations
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
+import pandas as pd
 from dask import delayed
 from distributed import default_client, wait
 from sklearn.utils.validation import _check_sample_weight, check_array, column_or_1d
@@ -295,7 +296,15 @@ class _DaskEstimatorMixin(ShardedFitMixin):
         """``method`` of the in-memory model on each block of ``X``."""
         local = self.to_local()
         if isinstance(X, dd.DataFrame):
-            X = X.to_dask_array(lengths=True)
+            # Partition by partition, as frames: the columns keep their names.
+            if n_columns is None:
+                meta = pd.Series(dtype=np.float64 if self._local_class is
+                                 AccelBoostRegressor else self.classes_.dtype)
+                return X.map_partitions(_call_on_frame, local, method, meta=meta)
+            meta = pd.DataFrame({i: pd.Series(dtype=np.float64)
+                                 for i in range(n_columns)})
+            return X.map_partitions(_call_on_frame, local, method,
+                                    meta=meta).to_dask_array(lengths=True)
         if not isinstance(X, da.Array):
             return getattr(local, method)(X)
         X = X.rechunk({1: -1})
@@ -330,6 +339,14 @@ class _DaskEstimatorMixin(ShardedFitMixin):
 
 def _call_method(block, model, method):
     return getattr(model, method)(block)
+
+
+def _call_on_frame(frame, model, method):
+    """``model.method`` of a pandas partition, as a Series or a DataFrame."""
+    out = getattr(model, method)(frame)
+    if out.ndim == 1:
+        return pd.Series(out, index=frame.index)
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _start_shards(client, parts, val_parts):
