@@ -113,6 +113,10 @@ class StageFitter:
         """The weighted training loss at ``raw``."""
         return self.loss_function(self.y, raw, self.sample_weight)
 
+    def total(self, value: float) -> float:
+        """``value``, a sum over the training rows (all of them are here)."""
+        return value
+
     def fit_trees(
         self, gradients: np.ndarray, hessians: np.ndarray, point: np.ndarray | None
     ) -> tuple[list[np.ndarray], np.ndarray]:

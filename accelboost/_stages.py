@@ -146,6 +146,10 @@ class StageFitter(Protocol):
     def loss(self, raw: np.ndarray) -> float:
         """The training loss at ``raw``."""
 
+    def total(self, value: float) -> float:
+        """A sum over the fitter's rows, completed over all training rows
+        (the identity in memory; a sum over the shards of a distributed fit)."""
+
 
 class StagePolicy(Protocol):
     """The protocol the fit loop, the ensemble and the replay rely on."""
@@ -275,7 +279,8 @@ class _MomentumPolicy:
             state, grown.outputs, stage, inplace=not (guarded or checks_gradient)
         )
         if checks_gradient:
-            uphill = self.descent_check(state, new_state, grown.gradients) > 0
+            uphill = fitter.total(
+                self.descent_check(state, new_state, grown.gradients)) > 0
             return Step(stage, grown.trees, new_state, None, uphill, uphill)
         if not guarded:
             return Step(stage, grown.trees, new_state, None, False, False)

@@ -104,10 +104,10 @@ class DaskGroup:
 class _DaskShard(Shard):
     """A shard built on its worker from the worker's prepared blocks."""
 
-    def __init__(self, blocks, validation_blocks):
+    def __init__(self, blocks, validation_blocks, row_blocks):
         super().__init__(*_concatenate(blocks),
                          _concatenate(validation_blocks) if validation_blocks
-                         else None)
+                         else None, row_blocks)
 
 
 def _concatenate(blocks):
@@ -207,8 +207,7 @@ class _DaskEstimatorMixin(ShardedFitMixin):
         self : object
         """
         self._validate_params()
-        warm = self.warm_start and hasattr(self, "_ensemble")
-        self._check_sharded_params(warm)
+        self._check_sharded_params(self.warm_start and hasattr(self, "_ensemble"))
         if self.categorical_features not in ("from_dtype", None):
             raise NotImplementedError(
                 f"{type(self).__name__} does not support categorical_features "
@@ -221,16 +220,12 @@ class _DaskEstimatorMixin(ShardedFitMixin):
             )
         client = self.client or default_client()
         X, y, sample_weight, names = _as_arrays(X, y, sample_weight)
-        previous_state = dict(self.__dict__)
         group = None
         try:
-            data, group = self._distribute(client, X, y, sample_weight, names,
-                                           X_val, y_val, sample_weight_val)
-            self._fit_sharded(data, callbacks)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
-            raise
+            with self._restored_on_failure():
+                data, group = self._distribute(client, X, y, sample_weight, names,
+                                               X_val, y_val, sample_weight_val)
+                self._fit_sharded(data, callbacks)
         finally:
             if group is not None:
                 group.release()
@@ -277,7 +272,7 @@ class _DaskEstimatorMixin(ShardedFitMixin):
                     f" is expecting {n_features} features as input.")
             val_parts = client.compute(prepare(X_val, y_val, w_val))
         wait(parts + val_parts)
-        group = _start_shards(client, parts, val_parts)
+        group = _start_shards(client, parts, val_parts, X.chunks[0])
         data = ShardedData(group, n_samples, n_features, mapper, seed,
                            bool(val_parts))
         return data, group
@@ -349,19 +344,22 @@ def _call_on_frame(frame, model, method):
     return pd.DataFrame(out, index=frame.index)
 
 
-def _start_shards(client, parts, val_parts):
+def _start_shards(client, parts, val_parts, block_sizes):
     """One shard per worker that holds prepared blocks, in block order."""
     holders = client.who_has(parts)
-    by_worker = {}
-    for part in parts:
-        by_worker.setdefault(sorted(holders[part.key])[0], []).append(part)
+    starts = np.concatenate([[0], np.cumsum(block_sizes)[:-1]])
+    by_worker, blocks_of = {}, {}
+    for part, start, size in zip(parts, starts, block_sizes, strict=True):
+        worker = sorted(holders[part.key])[0]
+        by_worker.setdefault(worker, []).append(part)
+        blocks_of.setdefault(worker, []).append((int(start), int(size)))
     workers = list(by_worker)  # in the order of their first block
     val_by_shard = [[] for _ in workers]
     for i, part in enumerate(val_parts):
         val_by_shard[i % len(workers)].append(part)
     futures = [
-        client.submit(_DaskShard, by_worker[w], val_by_shard[i], actor=True,
-                      workers=[w], pure=False)
+        client.submit(_DaskShard, by_worker[w], val_by_shard[i], blocks_of[w],
+                      actor=True, workers=[w], pure=False)
         for i, w in enumerate(workers)
     ]
     actors = [future.result() for future in futures]
@@ -377,8 +375,10 @@ class DaskAccelBoostRegressor(_DaskEstimatorMixin, AccelBoostRegressor):
     plus ``client``. Not supported yet (NotImplementedError): the
     quantile losses (``absolute_error``, ``quantile``, ``huber``),
     ``subsample < 1``, ``warm_start``, a ``scoring`` other than "loss",
-    categorical features, and early stopping on ``validation_fraction``
-    (pass ``X_val``).
+    and categorical features. Early stopping on ``validation_fraction``
+    holds out each row with that probability (a draw per row from one
+    stream seeded by ``random_state``, whatever the partitions), not
+    ``train_test_split``'s rows: pass ``X_val`` to control them.
 
     Parameters
     ----------
@@ -495,8 +495,11 @@ class DaskAccelBoostClassifier(_DaskEstimatorMixin, AccelBoostClassifier):
     The parameters are those of :class:`accelboost.AccelBoostClassifier`,
     plus ``client``. Not supported yet (NotImplementedError):
     ``class_weight`` (pass ``sample_weight``), ``subsample < 1``,
-    ``warm_start``, a ``scoring`` other than "loss", categorical features,
-    and early stopping on ``validation_fraction`` (pass ``X_val``).
+    ``warm_start``, a ``scoring`` other than "loss", and categorical
+    features. Early stopping on ``validation_fraction`` holds out each row
+    with that probability (a draw per row, whatever the partitions; not
+    stratified), not ``train_test_split``'s rows: pass ``X_val`` to control
+    them.
 
     Parameters
     ----------

@@ -228,3 +228,19 @@ def test_a_worker_killed_mid_fit_gives_a_clear_error_and_keeps_the_old_model():
         time.sleep(0.2)
     assert _children() - children_before == set()
     assert _listening_ports() <= ports_before
+
+
+def test_default_early_stopping_holds_out_the_same_rows_for_any_partitions(client):
+    """validation_fraction holds out rows by a per-row draw from one stream:
+    two partitionings of the data give the same model."""
+    X, y = _regression(12_000, seed=1)
+    params = dict(max_iter=40, learning_rate=0.3, random_state=0)
+    models = [
+        DaskAccelBoostRegressor(**params).fit(*_dask(X, y, chunks)[:2])
+        for chunks in (3000, (5000, 7000))
+    ]
+    assert len(models[0].validation_score_) == models[0].n_iter_ + 1
+    np.testing.assert_allclose(models[0].validation_score_,
+                               models[1].validation_score_, rtol=1e-12)
+    np.testing.assert_allclose(models[0].predict(X), models[1].predict(X),
+                               atol=1e-10)

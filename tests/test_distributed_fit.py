@@ -162,12 +162,6 @@ def test_early_stopping_cases_restart_the_momentum():
     assert len(model.restart_stages_) >= 1
 
 
-#: The gradient restart rule tests the sign of a sum over the rows; each
-#: shard takes it over its own rows and the driver keeps the first shard's
-#: decision.
-LOCAL_GRADIENT_RESTART = pytest.mark.xfail(
-    strict=True, reason="restart='gradient': the descent check is summed over "
-    "the first shard's rows only")
 GRADIENT_RESTART = dict(restart="gradient", learning_rate=1.0, **INITS["nesterov"])
 OPTIONS = [
     ("squared_error", dict(max_delta_step=0.05)),
@@ -175,7 +169,7 @@ OPTIONS = [
     ("squared_error", dict(monotonic_cst=[1, -1, 0, 1, 0, 0, -1, 0])),
     ("multiclass", dict(interaction_cst="no_interactions")),
     ("squared_error", dict(max_features=0.5)),
-    pytest.param("squared_error", GRADIENT_RESTART, marks=LOCAL_GRADIENT_RESTART),
+    ("squared_error", GRADIENT_RESTART),
     ("binary", dict(class_weight={0: 1.0, 1: 3.0})),
 ]
 
@@ -200,7 +194,6 @@ def test_options_match_the_in_memory_fit(task, option):
     assert changed or not np.array_equal(plain.restart_stages_, a.restart_stages_)
 
 
-@LOCAL_GRADIENT_RESTART
 def test_gradient_restarts_are_decided_on_every_shards_rows():
     # An empty first shard sees no uphill step: the fit would never restart.
     params = {**BASE, "stage_init": "stacking", **GRADIENT_RESTART}
@@ -216,16 +209,20 @@ def test_unsupported_loss_is_refused():
             X[:500], y[:500])
 
 
-def test_holding_out_validation_fraction_is_refused():
+def test_validation_fraction_holds_out_the_same_rows_for_any_shards():
+    """Each row is held out by its own draw from one stream, so the held-out
+    rows, and the model, do not depend on the shards."""
     X, y, _ = problem("binary")
-    model = ShardedClassifier(early_stopping=True, validation_fraction=0.1,
-                              max_iter=3)
-    with pytest.raises(NotImplementedError, match="validation_fraction"):
-        model._fit_local_shards(X[:500], y[:500])
+    params = dict(early_stopping=True, validation_fraction=0.2, max_iter=200,
+                  random_state=0, learning_rate=1.0, n_iter_no_change=3, **TREES)
+    models = [ShardedClassifier(**params)._fit_local_shards(X, y, n_shards=layout)
+              for layout in (1, [700, 0, len(y) - 700])]
+    assert models[0].n_iter_ < 200  # it stopped early on the held-out rows
+    assert models[0].n_iter_ == models[1].n_iter_
+    assert_allclose(models[0].validation_score_, models[1].validation_score_,
+                    rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="_fit_local_shards never calls "
-                   "_check_sharded_params: subsample is silently ignored")
 def test_subsample_is_refused():
     X, y, _ = problem("squared_error")
     with pytest.raises(NotImplementedError, match="subsample=0.5"):
@@ -233,9 +230,6 @@ def test_subsample_is_refused():
                                                                        y[:500])
 
 
-@pytest.mark.xfail(strict=True, reason="_fit_local_shards never calls "
-                   "_check_sharded_params: early stopping silently scores the "
-                   "loss instead of the scorer")
 def test_a_scorer_for_early_stopping_is_refused():
     X, y, _ = problem("squared_error")
     model = ShardedRegressor(scoring="r2", early_stopping=True, max_iter=3)
@@ -322,9 +316,6 @@ def test_a_shard_failing_mid_stage_closes_the_others(monkeypatch):
     assert_array_equal(model.predict_proba(X_held_out), before)
 
 
-@pytest.mark.xfail(strict=True, reason="_fit_local_shards validates the new data "
-                   "(n_features_in_, classes_) before _fit_sharded takes the "
-                   "snapshot it restores on failure")
 def test_a_failed_refit_on_other_data_leaves_the_fitted_model():
     X, y, _ = problem("multiclass")
     model = ShardedClassifier(max_iter=6, early_stopping=False, random_state=0,

@@ -151,6 +151,8 @@ def _finished(replies):
     if not all(finished for finished, _ in replies):
         raise ShardsOutOfStep("Some shards finished the stage and others did not.")
     results = [result for _, result in replies]
-    if any(r.stage != results[0].stage for r in results):
+    first = results[0]
+    if any((r.stage, r.restarted, r.restart_next)
+           != (first.stage, first.restarted, first.restart_next) for r in results):
         raise ShardsOutOfStep("The shards took the stage differently.")
     return results

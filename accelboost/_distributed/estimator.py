@@ -10,6 +10,7 @@ memory; after the fit the estimator is an ordinary in-memory one.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,22 +103,29 @@ class ShardedFitMixin:
                 "yet; fit the in-memory estimator instead."
             )
 
-    def _fit_sharded(self, data: ShardedData, callbacks=None):
-        """Fit on the shards' rows; on failure the estimator is as before."""
+    @contextmanager
+    def _restored_on_failure(self):
+        """On any failure (a lost worker, an interrupt), put the estimator
+        back as it was: a fitted model is never lost to a failed refit."""
         previous_state = dict(self.__dict__)
-        callbacks = _CallbackList(list(callbacks or [])
-                                  + make_progress(self.verbose, self.max_iter))
         try:
-            self._sharded_data = data
-            self._fit(data, None, None, True if data.has_validation else None,
-                      False, callbacks)
+            yield
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(previous_state)
             raise
         finally:
-            self.__dict__.pop("_sharded_data", None)
-            self.__dict__.pop("_sharded_training", None)
+            for name in ("_sharded_data", "_sharded_training"):
+                self.__dict__.pop(name, None)
+
+    def _fit_sharded(self, data: ShardedData, callbacks=None):
+        """Fit on the shards' rows (inside ``_restored_on_failure``)."""
+        self._check_sharded_params(self.warm_start and hasattr(self, "_ensemble"))
+        callbacks = _CallbackList(list(callbacks or [])
+                                  + make_progress(self.verbose, self.max_iter))
+        self._sharded_data = data
+        self._fit(data, None, None, True if data.has_validation else None,
+                  False, callbacks)
         return self
 
     def _fit_local_shards(self, X, y, sample_weight=None, n_shards=2,
@@ -129,6 +137,11 @@ class ShardedFitMixin:
         (a list of sizes gives them exactly, zeros allowed), and so is
         ``validation`` (X_val, y_val, sample_weight_val) if given.
         """
+        with self._restored_on_failure():
+            return self._fit_local(X, y, sample_weight, n_shards, validation,
+                                   callbacks)
+
+    def _fit_local(self, X, y, sample_weight, n_shards, validation, callbacks):
         X, y, sample_weight = self._validate_training_data(X, y, sample_weight,
                                                            reset=True)
         seed = super()._draw_seed()
@@ -146,7 +159,8 @@ class ShardedFitMixin:
             ]
         shards = [
             Shard(mapper.transform(X[rows]), y[rows],
-                  None if sample_weight is None else sample_weight[rows], val)
+                  None if sample_weight is None else sample_weight[rows], val,
+                  [(rows[0] if len(rows) else 0, len(rows))])
             for rows, val in zip(parts, val_parts, strict=True)
         ]
         data = ShardedData(LocalGroup(shards), X.shape[0], X.shape[1], mapper, seed,
@@ -161,10 +175,16 @@ class ShardedFitMixin:
     def _prepare(self, X, y, sample_weight, validation, holds_out, warm, policy):
         data = X
         if holds_out and validation is None and self.validation_fraction:
-            raise NotImplementedError(
-                f"{type(self).__name__} cannot hold out validation_fraction of "
-                "the rows yet: pass X_val and y_val, or early_stopping=False."
-            )
+            # Not train_test_split's rows (which need the rows together): a
+            # draw per row from one stream, the same for any partitioning.
+            held = data.group.call("hold_out", float(self.validation_fraction),
+                                   int(self._random_seed))
+            if sum(held) == 0 or sum(held) == data.n_samples:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} held out "
+                    f"{sum(held)} of {data.n_samples} rows; early stopping needs "
+                    "rows on both sides.")
+            validation = True
         self._bin_mapper = data.bin_mapper
         self._loss = self._make_loss()
         self._start_model(self._sharded_baseline(data.group), policy)

@@ -137,6 +137,10 @@ class ShardFitter(StageFitter):
         return _CollectiveLoss(self.loss_function, self.exchange)(
             self.y, raw, self.sample_weight)
 
+    def total(self, value):
+        """A sum over this shard's rows, summed over every shard."""
+        return float(self.exchange(("sum", np.array([value])))[0])
+
     def _grow(self, gradients, hessians, rows):
         seed = self._next_tree_seed()
         sums, histogram = self.rows.begin(gradients, hessians,
@@ -159,14 +163,42 @@ class Shard:
     sample_weight : ndarray of shape (n_rows,) or None
     validation : tuple (X_binned, y, sample_weight) or None
         The shard's rows of the validation set.
+    row_blocks : list of (int, int) or None
+        ``(first global row, size)`` of each block of the rows, in order
+        (``hold_out`` needs it).
     """
 
-    def __init__(self, X_binned, y, sample_weight=None, validation=None):
+    def __init__(self, X_binned, y, sample_weight=None, validation=None,
+                 row_blocks=None):
         self.X_binned = np.asfortranarray(X_binned)
         self.y = np.asarray(y, dtype=np.float64)
         self.sample_weight = sample_weight
         self.validation = validation
+        self.row_blocks = row_blocks
         self._conversation = None
+
+    def hold_out(self, fraction: float, seed: int) -> int:
+        """Move the rows a global draw holds out into the validation set.
+
+        Row ``i`` of the whole data is held out when the ``i``-th uniform of
+        one PCG64 stream seeded by ``seed`` is below ``fraction``; each shard
+        reads its rows' uniforms by advancing the stream, so the held-out
+        rows do not depend on how the data is partitioned. Returns the
+        number of rows held out here.
+        """
+        u = np.concatenate([
+            np.random.Generator(np.random.PCG64(int(seed)).advance(int(start)))
+            .random(int(size))
+            for start, size in self.row_blocks
+        ]) if self.row_blocks else np.empty(0)
+        held = u < fraction
+        w = self.sample_weight
+        self.validation = (self.X_binned[held], self.y[held],
+                           None if w is None else w[held])
+        self.X_binned = np.asfortranarray(self.X_binned[~held])
+        self.y = self.y[~held]
+        self.sample_weight = None if w is None else w[~held]
+        return int(held.sum())
 
     @property
     def n_rows(self) -> int:
