@@ -9,7 +9,8 @@ import accelboost
 
 #: Modules meant for users; any other module must start with an underscore.
 PUBLIC_MODULES = {
-    "additive", "callbacks", "diagnostics", "estimators", "parametric", "plotting"
+    "additive", "callbacks", "dask", "diagnostics", "estimators", "parametric",
+    "plotting",
 }
 
 
