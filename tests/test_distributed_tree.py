@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from test_grower import (
     gradients_for,
     mixed_problem,
+    random_groups,
     random_monotonic,
     random_problem,
 )
@@ -143,20 +144,6 @@ def assert_same_as_in_memory(grower, expected, sizes, exact):
         assert_allclose(output, expected_output, rtol=1e-12, atol=1e-12 * scale,
                         err_msg=context)
     return rounds
-
-
-def random_groups(rng, n_features):
-    """Interaction groups, overlapping or not, that cover every feature (as
-    the grower tests draw them)."""
-    groups = [
-        set(rng.choice(n_features, min(n_features, rng.randint(1, 3)),
-                       replace=False).tolist())
-        for _ in range(rng.randint(1, 4))
-    ]
-    rest = set(range(n_features)) - set().union(*groups)
-    if rest:
-        groups.append(rest)
-    return groups
 
 
 def tree_options(option, rng, n_features, is_categorical=None):

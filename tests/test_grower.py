@@ -382,6 +382,19 @@ def _draw(rng, choices):
     return values[rng.choice(len(values), p=p)]
 
 
+def random_groups(rng, n_features):
+    """Random interaction groups, overlapping or not, that cover every feature."""
+    groups = [
+        set(rng.choice(n_features, min(n_features, rng.randint(1, 3)),
+                       replace=False).tolist())
+        for _ in range(rng.randint(1, 4))
+    ]
+    rest = set(range(n_features)) - set().union(*groups)
+    if rest:
+        groups.append(rest)
+    return groups
+
+
 def random_problem(seed, make_binned_data):
     """Random binned data, gradients, hessians and growth constraints.
 
@@ -568,18 +581,10 @@ def test_grower_matches_the_reference_grown_out(seed, make_binned_data):
 def test_grower_matches_the_reference_with_interaction_constraints(
     seed, make_binned_data
 ):
-    # Random groups, overlapping or not, that cover every feature.
     args, params, constant, exact = random_problem(seed, make_binned_data)
     n_features = args[0].shape[1]
     rng = np.random.RandomState(seed)
-    groups = [
-        set(rng.choice(n_features, min(n_features, rng.randint(1, 3)),
-                       replace=False).tolist())
-        for _ in range(rng.randint(1, 4))
-    ]
-    rest = set(range(n_features)) - set().union(*groups)
-    if rest:
-        groups.append(rest)
+    groups = random_groups(rng, n_features)
     params = TreeParams(max_leaf_nodes=None, max_depth=4, min_samples_leaf=5)
     matrix = interaction_groups_matrix(groups, n_features)
     tree = TreeGrower(*args, params, hessians_are_constant=constant,
