@@ -22,13 +22,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("compare", "speed", "evidence", "additive", "parametric")
+SUBCOMMANDS = ("compare", "speed", "evidence", "additive", "parametric", "distributed")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``compare``, ``speed``, ``additive`` and ``parametric``
     (``evidence`` parses its own)."""
-    from . import additive, compare, parametric, speed
+    from . import additive, compare, distributed, parametric, speed
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parametric.add_arguments(sub.add_parser(
         "parametric", help="the parametric learners' claims, reproduced or not",
         description=parametric.__doc__.split("\n\n")[0].split(": ", 1)[1]))
+    distributed.add_arguments(sub.add_parser(
+        "distributed", help="accelboost.dask on a local cluster against in-memory "
+        "and LightGBM-Dask", description=distributed.__doc__.split("\n\n")[0]))
     sub.add_parser("evidence", add_help=False,
                    help="the acceleration evidence grid (see evidence --help)")
     return parser
