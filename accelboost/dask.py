@@ -213,7 +213,7 @@ class _DaskEstimatorMixin(ShardedFitMixin):
                 f"{type(self).__name__} does not support categorical_features "
                 "yet; encode categories as numbers."
             )
-        if self.class_weight_param() is not None:
+        if getattr(self, "class_weight", None) is not None:
             raise NotImplementedError(
                 f"{type(self).__name__} does not support class_weight yet; pass "
                 "the weights as sample_weight."
@@ -230,10 +230,6 @@ class _DaskEstimatorMixin(ShardedFitMixin):
             if group is not None:
                 group.release()
         return self
-
-    def class_weight_param(self):
-        """``class_weight`` (None for regressors)."""
-        return getattr(self, "class_weight", None)
 
     def _distribute(self, client, X, y, sample_weight, names, X_val, y_val,
                     sample_weight_val):
@@ -290,11 +286,13 @@ class _DaskEstimatorMixin(ShardedFitMixin):
     def _predict_dask(self, X, method, n_columns=None):
         """``method`` of the in-memory model on each block of ``X``."""
         local = self.to_local()
+        # One column: predictions, or a classifier's labels.
+        labels = getattr(self, "classes_", None)
+        dtype = np.float64 if labels is None else labels.dtype
         if isinstance(X, dd.DataFrame):
             # Partition by partition, as frames: the columns keep their names.
             if n_columns is None:
-                meta = pd.Series(dtype=np.float64 if self._local_class is
-                                 AccelBoostRegressor else self.classes_.dtype)
+                meta = pd.Series(dtype=dtype)
                 return X.map_partitions(_call_on_frame, local, method, meta=meta)
             meta = pd.DataFrame({i: pd.Series(dtype=np.float64)
                                  for i in range(n_columns)})
@@ -305,9 +303,7 @@ class _DaskEstimatorMixin(ShardedFitMixin):
         X = X.rechunk({1: -1})
         if n_columns is None:
             return X.map_blocks(_call_method, local, method, drop_axis=1,
-                                dtype=np.float64 if method != "predict" or
-                                not hasattr(self, "classes_")
-                                else self.classes_.dtype)
+                                dtype=dtype)
         return X.map_blocks(_call_method, local, method, dtype=np.float64,
                             chunks=(X.chunks[0], (n_columns,)))
 
