@@ -28,7 +28,10 @@ from accelboost.dask import (
 
 def _cluster():
     return distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        # The scheduler's HTTP server (metrics) binds 8787 even without a
+        # dashboard; any free port lets a second cluster start without a
+        # warning.
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=50,
     )
 
