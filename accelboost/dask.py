@@ -20,16 +20,21 @@ imports Dask.
 
 from __future__ import annotations
 
+import pickle
+import time
+from dataclasses import dataclass
+
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from dask import delayed
-from distributed import default_client, wait
+from distributed import default_client, get_client, get_worker, wait
 from sklearn.utils.validation import _check_sample_weight, check_array, column_or_1d
 
+from ._distributed.driver import CommunicationStats, Driver
 from ._distributed.estimator import ShardedData, ShardedFitMixin
-from ._distributed.shard import Shard
+from ._distributed.shard import FitSpec, Shard
 from ._engine.binning import BinMapper
 from ._engine.common import X_DTYPE, Y_DTYPE
 from ._labels import encode_known_labels, encode_labels
@@ -40,6 +45,10 @@ __all__ = ["DaskAccelBoostClassifier", "DaskAccelBoostRegressor", "WorkerLostErr
 #: Seconds one call to the shards may take before the fit gives up (a
 #: shard's first call compiles its kernels when the Numba cache is cold).
 CALL_TIMEOUT = 300.0
+
+#: Seconds between checks that the shards' workers are alive while a call
+#: waits.
+POLL_INTERVAL = 1.0
 
 
 class WorkerLostError(RuntimeError):
@@ -67,10 +76,24 @@ class DaskGroup:
         self.timeout = timeout
 
     def call(self, method: str, *args) -> list:
-        """``shard.method(*args)`` on every shard at once; results in order."""
+        """``shard.method(*args)`` on every shard at once; results in order.
+
+        Called from a worker (the coordinator), the shard on that worker runs
+        in this thread as the call is made: the remote shards are called
+        first, and the local one gets its own copy of the arguments, as the
+        remote ones do (they are serialized while it runs).
+        """
+        here = _worker_address()
+        local = [actor._address == here for actor in self.actors]
         try:
-            pending = [getattr(actor, method)(*args) for actor in self.actors]
-            return [future.result(timeout=self.timeout) for future in pending]
+            pending = {}
+            for i in sorted(range(len(self.actors)), key=local.__getitem__):
+                own = pickle.loads(pickle.dumps(args, pickle.HIGHEST_PROTOCOL)) \
+                    if local[i] else args
+                pending[i] = getattr(self.actors[i], method)(*own)
+            deadline = time.monotonic() + self.timeout
+            return [self._result(pending[i], method, deadline)
+                    for i in range(len(self.actors))]
         except (OSError, TimeoutError) as exc:
             raise WorkerLostError(
                 f"A Dask worker holding a shard of the training data was lost or "
@@ -86,10 +109,31 @@ class DaskGroup:
                 f"({exc}); the fit stopped. Refit once the cluster is healthy."
             ) from exc
 
+    def _result(self, future, method, deadline):
+        """The call's result, once a second checking with the scheduler that
+        no shard's worker was lost: a call in flight to a dead worker would
+        otherwise wait for the shard to be rebuilt, which never happens."""
+        while True:
+            try:
+                return future.result(timeout=min(POLL_INTERVAL, self.timeout))
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
+            alive = self.client.scheduler_info()["workers"]
+            lost = [a._address for a in self.actors if a._address not in alive]
+            if lost:
+                raise OSError(f"the scheduler lost the worker(s) {lost}")
+
     def close(self) -> None:
         """Abandon the shards' stages in progress (best effort: a lost shard
-        has nothing left to close)."""
+        has nothing left to close, and is not waited for)."""
+        try:
+            alive = self.client.scheduler_info()["workers"]
+        except Exception:  # noqa: BLE001 - the scheduler may be gone too
+            alive = {}
         for actor in self.actors:
+            if actor._address not in alive:
+                continue
             try:
                 actor.close().result(timeout=10)
             except Exception:  # noqa: BLE001 - the worker may be gone
@@ -99,6 +143,76 @@ class DaskGroup:
         """Drop the shards (their workers free the rows)."""
         self.close()
         self.client.cancel(self.futures)
+
+
+def _worker_address():
+    """The address of the worker running this code (None in the client)."""
+    try:
+        return get_worker().address
+    except ValueError:
+        return None
+
+
+class _Coordinator:
+    """The driver of a fit, run on the worker of the first shard.
+
+    A tree costs about ten round trips to every shard. From the client each
+    is a hop through the scheduler; from a worker it is a direct connection,
+    and the shard on the same worker is called in process. The client then
+    makes one call per stage.
+    """
+
+    def start(self, actors, spec: FitSpec, n_features: int, timeout: float) -> None:
+        """Start the fit on the shards (``actors``, in shard order)."""
+        group = DaskGroup(get_client(), actors, [], timeout)
+        self.driver = Driver(group, spec, n_features)
+        self._reported = 0
+
+    def stage(self, schedule, losses: bool):
+        """``Driver.stage``, with the round trips and bytes of its trees."""
+        result, values = self.driver.stage(schedule, losses)
+        stats, first = self.driver.stats, self._reported
+        self._reported = len(stats.rounds)
+        return result, values, stats.rounds[first:], stats.bytes[first:]
+
+    def losses(self):
+        """``Driver.losses``."""
+        return self.driver.losses()
+
+
+class _RemoteDriver:
+    """The client's side of a ``_Coordinator``: a ``Driver`` to the fit loop."""
+
+    def __init__(self, coordinator: DaskGroup):
+        self.coordinator = coordinator
+        self.stats = CommunicationStats()
+
+    def stage(self, schedule, losses: bool):
+        """``Driver.stage``, run by the coordinator."""
+        result, values, rounds, sent = self.coordinator.call("stage", schedule,
+                                                             losses)[0]
+        self.stats.rounds.extend(rounds)
+        self.stats.bytes.extend(sent)
+        return result, values
+
+    def losses(self):
+        """``Driver.losses``, run by the coordinator."""
+        return self.coordinator.call("losses")[0]
+
+
+@dataclass
+class _DaskData(ShardedData):
+    """Rows held by shard actors, whose fit is driven from a worker."""
+
+    def driver(self, spec: FitSpec) -> _RemoteDriver:
+        """Start the coordinator on the first shard's worker, and the fit."""
+        group = self.group
+        future = group.client.submit(_Coordinator, actor=True,
+                                     workers=[group.actors[0]._address], pure=False)
+        group.futures.append(future)  # released with the shards
+        coordinator = DaskGroup(group.client, [future.result()], [], group.timeout)
+        coordinator.call("start", group.actors, spec, self.n_features, group.timeout)
+        return _RemoteDriver(coordinator)
 
 
 class _DaskShard(Shard):
@@ -269,8 +383,8 @@ class _DaskEstimatorMixin(ShardedFitMixin):
             val_parts = client.compute(prepare(X_val, y_val, w_val))
         wait(parts + val_parts)
         group = _start_shards(client, parts, val_parts, X.chunks[0])
-        data = ShardedData(group, n_samples, n_features, mapper, seed,
-                           bool(val_parts))
+        data = _DaskData(group, n_samples, n_features, mapper, seed,
+                         bool(val_parts))
         return data, group
 
     def _validate_sample(self, X_sample, names):

@@ -204,7 +204,10 @@ def _children():
             if "resource_tracker" not in " ".join(p.cmdline())}
 
 
-def test_a_worker_killed_mid_fit_gives_a_clear_error_and_keeps_the_old_model():
+@pytest.mark.parametrize("victim", ["coordinator", "other"])
+def test_a_worker_killed_mid_fit_gives_a_clear_error_and_keeps_the_old_model(victim):
+    """One worker runs the driver (the coordinator actor) beside its shard:
+    killing it, or the other worker, stops the fit with a clear error."""
     ports_before = _listening_ports()
     children_before = _children()
     X, y = _regression(4000)
@@ -216,7 +219,12 @@ def test_a_worker_killed_mid_fit_gives_a_clear_error_and_keeps_the_old_model():
 
         def kill_at_stage_3(info):
             if info.stage == 3:
-                os.kill(pids[sorted(pids)[1]], signal.SIGKILL)
+                coordinator = {w for w, keys in client.has_what().items()
+                               if any("_Coordinator" in str(k) for k in keys)}
+                assert len(coordinator) == 1
+                target = coordinator if victim == "coordinator" \
+                    else set(pids) - coordinator
+                os.kill(pids[target.pop()], signal.SIGKILL)
 
         start = time.monotonic()
         with pytest.raises(WorkerLostError, match="lost"):

@@ -66,6 +66,10 @@ class ShardedData:
         """``(n_samples, n_features)``, as the fit loop reads ``X.shape``."""
         return (self.n_samples, self.n_features)
 
+    def driver(self, spec: FitSpec) -> Driver:
+        """Start the fit on the shards (``spec``); the driver of its stages."""
+        return Driver(self.group, spec, self.n_features)
+
 
 class _ShardedTraining:
     """The training data as the fit loop sees it: its loss, from the shards."""
@@ -201,7 +205,7 @@ class ShardedFitMixin:
             max_features=self._features_per_split(data.n_features),
             seed=self._random_seed,
         )
-        driver = Driver(data.group, spec, data.n_features)
+        driver = data.driver(spec)
         self._sharded_training = _ShardedTraining(driver)
         self._scores_stages = holds_out
         self.fit_stats_ = driver.stats
