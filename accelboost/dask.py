@@ -223,6 +223,10 @@ class _DaskShard(Shard):
                          _concatenate(validation_blocks) if validation_blocks
                          else None, row_blocks)
 
+    def default_threads(self) -> int:
+        """The worker's threads, as LightGBM-Dask and XGBoost-Dask use them."""
+        return get_worker().state.nthreads
+
 
 def _concatenate(blocks):
     """Binned rows (Fortran order, one copy), targets and weights of blocks."""
@@ -495,7 +499,8 @@ class DaskAccelBoostRegressor(_DaskEstimatorMixin, AccelBoostRegressor):
     client : distributed.Client, default=None
         The cluster to fit on; None uses the current default client.
     **params
-        See :class:`accelboost.AccelBoostRegressor`.
+        See :class:`accelboost.AccelBoostRegressor`. ``n_threads`` is per worker:
+        None uses each worker's threads (its ``nthreads``).
     """
 
     _local_class = AccelBoostRegressor
@@ -616,7 +621,8 @@ class DaskAccelBoostClassifier(_DaskEstimatorMixin, AccelBoostClassifier):
     client : distributed.Client, default=None
         The cluster to fit on; None uses the current default client.
     **params
-        See :class:`accelboost.AccelBoostClassifier`.
+        See :class:`accelboost.AccelBoostClassifier`. ``n_threads`` is per worker:
+        None uses each worker's threads (its ``nthreads``).
     """
 
     _local_class = AccelBoostClassifier

@@ -139,6 +139,31 @@ def test_all_rows_on_one_worker(client):
     np.testing.assert_allclose(model.predict(X), expected.predict(X), atol=1e-10)
 
 
+def _shard_threads(dask_worker):
+    return [a.n_threads for a in dask_worker.state.actors.values()
+            if hasattr(a, "n_threads")]
+
+
+@pytest.mark.parametrize("n_threads, expected", [(None, 2), (1, 1)])
+def test_shards_use_their_workers_threads_unless_told(n_threads, expected):
+    """n_threads is per worker, None meaning the worker's own threads (as
+    in LightGBM-Dask); the model does not depend on it."""
+    X, y = _regression(30_000)  # 180,000 cells: enough for two threads
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2,
+                                  dashboard_address=":0", silence_logs=50) \
+            as cluster, distributed.Client(cluster) as client:
+        dX, dy, _ = _dask(X, y, 10_000)
+        seen = []
+        params = dict(PARAMS, max_iter=3, n_threads=n_threads)
+        model = DaskAccelBoostRegressor(**params).fit(
+            dX, dy, callbacks=[lambda info: seen.extend(
+                client.run(_shard_threads).values())])
+        assert seen and all(threads == [expected] for threads in seen)
+        local = AccelBoostRegressor(**params).fit(X, y)
+        np.testing.assert_allclose(model.predict(X), local.predict(X), rtol=0,
+                                   atol=1e-10)
+
+
 def test_dataframes_keep_feature_names_and_predict_lazily(client):
     X, y = _regression(2000)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])

@@ -204,6 +204,7 @@ class ShardedFitMixin:
             monotonic_cst=monotonic_constraints(self, data.n_features),
             max_features=self._features_per_split(data.n_features),
             seed=self._random_seed,
+            n_threads=self.n_threads,
         )
         driver = data.driver(spec)
         self._sharded_training = _ShardedTraining(driver)

@@ -26,6 +26,7 @@ from .._engine.loss import Loss
 from .._ensemble import TreeEnsemble
 from .._fitter import StageFitter, fit_stage
 from .._stages import Schedule, Stage
+from .._threads import fit_n_threads, numba_threads
 from .conversation import Conversation
 from .rows import TreeRows
 
@@ -47,8 +48,9 @@ class FitSpec:
     max_features : int or None
     seed : int
         The fit's seed (each tree's draws follow from it).
-    n_threads : int
-        Threads each shard's kernels may use.
+    n_threads : int or None
+        Threads each shard's kernels may use; None: its worker's threads
+        (``Shard.default_threads``).
     """
 
     loss: Loss
@@ -61,7 +63,7 @@ class FitSpec:
     monotonic_cst: np.ndarray | None
     max_features: int | None
     seed: int
-    n_threads: int = 1
+    n_threads: int | None = None
 
 
 @dataclass
@@ -213,9 +215,16 @@ class Shard:
             return np.bincount(self.y.astype(np.intp), weights=w, minlength=n_classes)
         return np.array([np.dot(w, self.y), np.sum(w)])
 
+    def default_threads(self) -> int:
+        """Threads a fit uses when ``n_threads`` is None (in process: one,
+        as the other shards share the cores)."""
+        return 1
+
     def start(self, spec: FitSpec) -> None:
         """Set up the fit: the model at its baseline on every row."""
         self.spec = spec
+        wanted = self.default_threads() if spec.n_threads is None else spec.n_threads
+        self.n_threads = fit_n_threads(wanted, *self.X_binned.shape)
         self.ensemble = TreeEnsemble(spec.baseline, spec.policy)
         self.train = Dataset(None, self.y, self.sample_weight, spec.bin_mapper,
                              self.ensemble, training=True, X_binned=self.X_binned)
@@ -227,7 +236,7 @@ class Shard:
                                X_binned=np.asfortranarray(X_val))
         self.fitter = ShardFitter(
             self.X_binned, self.y, self.sample_weight, spec.loss, spec.bin_mapper,
-            spec.tree_params, spec.max_delta_step, spec.n_threads,
+            spec.tree_params, spec.max_delta_step, self.n_threads,
             spec.interaction_groups, spec.monotonic_cst, spec.max_features,
             1.0, spec.seed, 0,
         )
@@ -270,8 +279,9 @@ class Shard:
 
     def _stage(self, exchange, schedule, losses):
         self.fitter.exchange = exchange
-        step = fit_stage(self.ensemble.policy, schedule, self.fitter, self.train,
-                         self.val, self.ensemble,
-                         _CollectiveLoss(self.spec.loss, exchange))
+        with numba_threads(self.n_threads):
+            step = fit_stage(self.ensemble.policy, schedule, self.fitter,
+                             self.train, self.val, self.ensemble,
+                             _CollectiveLoss(self.spec.loss, exchange))
         return StageResult(step.stage, step.trees, step.restarted,
                            step.restart_next, self.loss_sums() if losses else None)
