@@ -1260,8 +1260,8 @@ def _model_section(report):
     lines += [
         f"Prediction for {s['n_samples']:.0e} rows on {s['n_workers']} workers, "
         f"{s['n_trees']} trees (c, R, S, t_sum as measured; L held at its "
-        f"{i['n_workers']}-worker value, optimistic: one client calls 100 actors "
-        "in turn):", "",
+        f"{i['n_workers']}-worker value, optimistic: the coordinator sends 99 "
+        "calls in turn):", "",
     ]
     lines += _report.table(
         ["driver", "compute", "latency", "transfer", "sums", "s/tree", "fit",
