@@ -24,7 +24,7 @@ def uses_early_stopping(
     return bool(early_stopping)
 
 
-def split_validation(X, y, sample_weight, fraction, *, stratify: bool, seed: int):
+def split_validation(X, y, sample_weight, fraction, *, classes=None, seed: int):
     """Hold out ``fraction`` of the rows, reproducibly.
 
     Parameters
@@ -35,8 +35,10 @@ def split_validation(X, y, sample_weight, fraction, *, stratify: bool, seed: int
         Its weights.
     fraction : float or int
         The held-out share (or number of rows).
-    stratify : bool
-        Whether to keep the class proportions of ``y`` (classifiers).
+    classes : ndarray or None
+        A classifier's labels (``y`` holds their codes 0..K-1): the split
+        keeps the class proportions, and an error names a class by its
+        label.
     seed : int
         Seed of the split.
 
@@ -44,14 +46,58 @@ def split_validation(X, y, sample_weight, fraction, *, stratify: bool, seed: int
     -------
     train, validation : tuple of (X, y, sample_weight)
     """
-    arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-    parts = train_test_split(
-        *arrays, test_size=fraction, stratify=y if stratify else None,
-        random_state=seed,
+    if classes is not None:
+        counts = np.bincount(np.asarray(y, dtype=np.intp), minlength=len(classes))
+        few = np.asarray(classes)[counts < 2]
+        if len(few):
+            raise ValueError(
+                "The least populated classes in y have only 1 member, which is "
+                "too few to hold out a stratified validation set "
+                f"(validation_fraction={fraction}). Classes with too few "
+                f"members are: {few.tolist()}. Pass X_val and y_val, or set "
+                "early_stopping=False."
+            )
+    train, val = train_test_split(
+        np.arange(len(y)), test_size=fraction,
+        stratify=None if classes is None else y, random_state=seed,
     )
-    if sample_weight is None:
-        return (parts[0], parts[2], None), (parts[1], parts[3], None)
-    return (parts[0], parts[2], parts[4]), (parts[1], parts[3], parts[5])
+    if sample_weight is not None:
+        train, val = keep_weight_on_both_sides(train, val, sample_weight, fraction)
+
+    def rows(index):
+        return (X[index], y[index],
+                None if sample_weight is None else sample_weight[index])
+
+    return rows(train), rows(val)
+
+
+def keep_weight_on_both_sides(train: np.ndarray, val: np.ndarray,
+                              sample_weight: np.ndarray,
+                              fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """The split's rows (indices), with positive weight on both sides.
+
+    A random split can put every positive weight on one side; the training
+    loss (or the validation score) would then divide by zero. One positive
+    row then trades places with a row of the other side (the first of
+    each, so the split stays reproducible); with a single positive weight
+    no split can score the model, and that is a ValueError.
+    """
+    positive = sample_weight > 0
+    if positive[train].any() and positive[val].any():
+        return train, val
+    if positive.sum() < 2:
+        raise ValueError(
+            f"validation_fraction={fraction} cannot hold out part of the data: "
+            "only one sample has a positive weight, so the training part or "
+            "the held-out part would have zero total weight. Give more samples "
+            "a positive weight, pass X_val and y_val, or set "
+            "early_stopping=False."
+        )
+    train, val = train.copy(), val.copy()
+    full, empty = (train, val) if positive[train].any() else (val, train)
+    i = np.flatnonzero(positive[full])[0]
+    full[i], empty[0] = empty[0], full[i]
+    return train, val
 
 
 def patience_exhausted(scores: Sequence[float], n_iter_no_change: int,

@@ -39,6 +39,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._early_stopping import keep_weight_on_both_sides
 from ._engine.binning import BinMapper
 from ._engine.common import X_DTYPE, Y_DTYPE
 from ._engine.interactions import coarse_codes, rank_pairs
@@ -170,7 +171,8 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
         binned = mapper.fit_transform(X, sample_weight)
         codes = _as_codes(binned, mapper.missing_bin_)
         early_stopping = self._uses_early_stopping(len(y))
-        splits = [self._split(y, seed, early_stopping) for seed in seeds]
+        splits = [self._split(y, sample_weight, seed, early_stopping)
+                  for seed in seeds]
         bags = [
             self._bag_model(seed, early_stopping).fit(
                 codes[train], y[train], _rows(sample_weight, train),
@@ -209,7 +211,7 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
             return n_samples >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
         return bool(self.early_stopping)
 
-    def _split(self, y, seed, early_stopping):
+    def _split(self, y, sample_weight, seed, early_stopping):
         """A bag's training and validation rows (None without early stopping)."""
         rows = np.arange(len(y))
         if not early_stopping:
@@ -217,6 +219,9 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
         stratify = y if isinstance(self, ClassifierMixin) else None
         train, val = train_test_split(rows, test_size=self.validation_fraction,
                                       stratify=stratify, random_state=int(seed) % 2**32)
+        if sample_weight is not None:
+            train, val = keep_weight_on_both_sides(train, val, sample_weight,
+                                                   self.validation_fraction)
         return np.sort(train), np.sort(val)
 
     @staticmethod

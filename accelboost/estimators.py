@@ -357,7 +357,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         if holds_out and validation is None and self.validation_fraction:
             (X, y, sample_weight), validation = split_validation(
                 X, y, sample_weight, self.validation_fraction,
-                stratify=isinstance(self, ClassifierMixin), seed=self._random_seed,
+                classes=getattr(self, "classes_", None), seed=self._random_seed,
             )
         if warm:
             self._continue_fitted_state(policy)

@@ -195,7 +195,7 @@ class BaseStackedBoost(BaseEstimator, ABC):
         if early_stopping and validation is None:
             train, validation = split_validation(
                 X, y, sample_weight, self.validation_fraction,
-                stratify=isinstance(self, ClassifierMixin), seed=int(seed),
+                classes=getattr(self, "classes_", None), seed=int(seed),
             )
         else:
             train = (X, y, sample_weight)
