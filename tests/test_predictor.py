@@ -271,6 +271,22 @@ def test_packing_in_parts_is_packing_at_once():
     assert_array_equal(whole["threshold"][10], -4.0)  # the plain packing is kept
 
 
+def test_a_tree_scaled_by_zero_contributes_zero_even_with_an_infinite_leaf():
+    tree = hand_tree()
+    leaf = np.flatnonzero(tree["is_leaf"])[0]
+    tree["value"][leaf] = np.inf
+    whole, _, _ = pack_trees([tree, hand_tree()])
+    with np.errstate(invalid="ignore"):  # the reference: plain products
+        reference = whole["threshold"] * np.repeat([0.0, 2.0], [5, 5])
+    folded = scale_leaves(whole, [5, 5], np.array([0.0, 2.0]))
+    is_leaf = whole["left"] == 0
+    assert np.isnan(reference[:5][is_leaf[:5]]).any()  # what inf * 0 gives
+    assert_array_equal(folded["threshold"][:5][is_leaf[:5]], 0.0)
+    assert_array_equal(folded["threshold"][5:][is_leaf[5:]],
+                       reference[5:][is_leaf[5:]])
+    assert_array_equal(folded["threshold"][~is_leaf], whole["threshold"][~is_leaf])
+
+
 def test_pack_trees_needs_right_child_after_left():
     tree = hand_tree()
     tree["right"][0], tree["left"][0] = 1, 2

@@ -259,6 +259,17 @@ def test_leaf_value_with_vanishing_denominator_is_zero():
     assert leaf_value(0.0, 2.0, 0.0) == 0.0
 
 
+def test_leaf_value_never_overflows_to_infinity():
+    # Hessians that underflowed after a divergence: -G/H is not finite in
+    # float64, and an infinite leaf would poison every prediction.
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(-np.float64(3.0) / np.float64(1e-320))
+    assert leaf_value(3.0, 1e-320, 0.0) == 0.0
+    assert leaf_value(-3.0, 1e-320, 0.0) == 0.0
+    # A large but finite step is kept.
+    assert leaf_value(-1.0, 1e-300, 0.0) == 1e300
+
+
 def reference_partition(rows, column, bin_threshold, missing_go_left):
     bins = column[rows]
     left = np.where(bins == MISSING_BIN, missing_go_left, bins <= bin_threshold)

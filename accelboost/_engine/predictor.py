@@ -181,11 +181,15 @@ def scale_leaves(nodes: np.ndarray, sizes: np.ndarray, scales) -> np.ndarray:
     """A copy of packed ``nodes`` with tree ``t``'s leaf values times ``scales[t]``.
 
     Leaves are the nodes with ``left == 0``; their value is in ``threshold``.
+    A tree scaled by exactly 0 contributes 0, even where a leaf is not
+    finite (``inf * 0`` would make every prediction NaN).
     """
     factors = np.repeat(np.asarray(scales, dtype=np.float64), sizes)
     scaled = nodes.copy()
     values = nodes["threshold"]
-    scaled["threshold"] = np.where(nodes["left"] == 0, values * factors, values)
+    with np.errstate(invalid="ignore"):
+        products = np.where(factors == 0.0, 0.0, values * factors)
+    scaled["threshold"] = np.where(nodes["left"] == 0, products, values)
     return scaled
 
 

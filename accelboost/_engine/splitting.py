@@ -113,11 +113,16 @@ def newton_score(sum_g, sum_h, l2):
 
 @njit(nogil=True, cache=True)
 def leaf_value(sum_g, sum_h, l2):
-    """Newton step ``-G / (H + lambda)`` (0 where the denominator vanishes)."""
+    """Newton step ``-G / (H + lambda)``; 0 where the denominator vanishes or
+    the step overflows (hessians that underflowed after a divergence): no
+    curvature, no step, and never an infinite leaf."""
     denominator = sum_h + l2
     if denominator <= 0.0:
         return 0.0
-    return -sum_g / denominator
+    value = -sum_g / denominator
+    if not np.isfinite(value):
+        return 0.0
+    return value
 
 
 @njit(nogil=True, cache=True)
