@@ -7,8 +7,9 @@ inputs. The data stays where it is: each worker bins its partitions once,
 with thresholds from a sample of rows drawn across all of them (the rows an
 in-memory fit would draw), and keeps its binned rows, gradients and
 predictions between stages in a shard (a Dask actor). Per tree only
-histograms travel, summed in a fixed order by the driver in the client,
-which chooses each split once; see ``accelboost._distributed``.
+histograms travel, summed in a fixed order by the driver (a coordinator
+actor on the first shard's worker), which chooses each split once; see
+``accelboost._distributed``.
 
 After fitting, the estimator is an ordinary in-memory model: ``predict``
 on a Dask collection returns one (computed block by block), on a NumPy
@@ -20,6 +21,7 @@ imports Dask.
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import time
 from dataclasses import dataclass
@@ -42,8 +44,9 @@ from .estimators import AccelBoostClassifier, AccelBoostRegressor
 
 __all__ = ["DaskAccelBoostClassifier", "DaskAccelBoostRegressor", "WorkerLostError"]
 
-#: Seconds one call to the shards may take before the fit gives up (a
-#: shard's first call compiles its kernels when the Numba cache is cold).
+#: Seconds one call from the coordinator to the shards may take before the
+#: fit gives up (a shard's first call compiles its kernels when the Numba
+#: cache is cold).
 CALL_TIMEOUT = 300.0
 
 #: Seconds between checks that the shards' workers are alive while a call
@@ -65,8 +68,9 @@ class DaskGroup:
         In shard order.
     futures : list of distributed.Future
         The actors' futures (released by ``release``).
-    timeout : float
-        Seconds a call may take.
+    timeout : float or None
+        Seconds a call may take (None: no limit; the wait still checks every
+        second that the shards' workers are alive).
     """
 
     def __init__(self, client, actors, futures, timeout=CALL_TIMEOUT):
@@ -91,10 +95,10 @@ class DaskGroup:
                 own = pickle.loads(pickle.dumps(args, pickle.HIGHEST_PROTOCOL)) \
                     if local[i] else args
                 pending[i] = getattr(self.actors[i], method)(*own)
-            deadline = time.monotonic() + self.timeout
+            deadline = None if self.timeout is None else time.monotonic() + self.timeout
             return [self._result(pending[i], method, deadline)
                     for i in range(len(self.actors))]
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
             raise WorkerLostError(
                 f"A Dask worker holding a shard of the training data was lost or "
                 f"stopped answering during {method!r} ({type(exc).__name__}: "
@@ -115,20 +119,24 @@ class DaskGroup:
         otherwise wait for the shard to be rebuilt, which never happens."""
         while True:
             try:
-                return future.result(timeout=min(POLL_INTERVAL, self.timeout))
-            except TimeoutError:
-                if time.monotonic() >= deadline:
+                return future.result(timeout=POLL_INTERVAL)
+            except (TimeoutError, asyncio.TimeoutError):
+                if self.timeout is not None and time.monotonic() >= deadline:
                     raise
-            alive = self.client.scheduler_info()["workers"]
+            alive = self._alive()
             lost = [a._address for a in self.actors if a._address not in alive]
             if lost:
                 raise OSError(f"the scheduler lost the worker(s) {lost}")
+
+    def _alive(self):
+        """The shards' workers that the scheduler still knows."""
+        return self.client.nthreads([actor._address for actor in self.actors])
 
     def close(self) -> None:
         """Abandon the shards' stages in progress (best effort: a lost shard
         has nothing left to close, and is not waited for)."""
         try:
-            alive = self.client.scheduler_info()["workers"]
+            alive = self._alive()
         except Exception:  # noqa: BLE001 - the scheduler may be gone too
             alive = {}
         for actor in self.actors:
@@ -210,7 +218,16 @@ class _DaskData(ShardedData):
         future = group.client.submit(_Coordinator, actor=True,
                                      workers=[group.actors[0]._address], pure=False)
         group.futures.append(future)  # released with the shards
-        coordinator = DaskGroup(group.client, [future.result()], [], group.timeout)
+        try:
+            actor = future.result(timeout=group.timeout)
+        except TimeoutError as exc:
+            raise WorkerLostError(
+                "The coordinator of the fit could not start on the first shard's "
+                f"worker within {group.timeout} s."
+            ) from exc
+        # A stage has no deadline here: the coordinator bounds each of its
+        # calls, and the wait checks every second that its worker is alive.
+        coordinator = DaskGroup(group.client, [actor], [], timeout=None)
         coordinator.call("start", group.actors, spec, self.n_features, group.timeout)
         return _RemoteDriver(coordinator)
 

@@ -12,6 +12,7 @@ import time
 import dask.array as da  # the "dask" extra, in the test extra too
 import dask.dataframe as dd
 import distributed
+import numba
 import numpy as np
 import pandas as pd
 import psutil
@@ -144,6 +145,8 @@ def _shard_threads(dask_worker):
             if hasattr(a, "n_threads")]
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="Numba is limited to one thread on this machine")
 @pytest.mark.parametrize("n_threads, expected", [(None, 2), (1, 1)])
 def test_shards_use_their_workers_threads_unless_told(n_threads, expected):
     """n_threads is per worker, None meaning the worker's own threads (as

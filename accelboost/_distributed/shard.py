@@ -225,6 +225,10 @@ class Shard:
         self.spec = spec
         wanted = self.default_threads() if spec.n_threads is None else spec.n_threads
         self.n_threads = fit_n_threads(wanted, *self.X_binned.shape)
+        with numba_threads(self.n_threads):
+            self._start(spec)
+
+    def _start(self, spec: FitSpec) -> None:
         self.ensemble = TreeEnsemble(spec.baseline, spec.policy)
         self.train = Dataset(None, self.y, self.sample_weight, spec.bin_mapper,
                              self.ensemble, training=True, X_binned=self.X_binned)
@@ -244,12 +248,14 @@ class Shard:
     def loss_sums(self) -> np.ndarray:
         """Training and validation loss sums and weights at the current model."""
         loss = self.spec.loss
-        parts = [loss.partial(self.train.y, self.train.raw, self.train.sample_weight)]
-        if self.val is not None:
-            parts.append(loss.partial(self.val.y, self.val.raw,
-                                      self.val.sample_weight))
-        else:
-            parts.append((0.0, 0.0))
+        with numba_threads(self.n_threads):
+            parts = [loss.partial(self.train.y, self.train.raw,
+                                  self.train.sample_weight)]
+            if self.val is not None:
+                parts.append(loss.partial(self.val.y, self.val.raw,
+                                          self.val.sample_weight))
+            else:
+                parts.append((0.0, 0.0))
         return np.array(parts, dtype=np.float64).ravel()
 
     def start_stage(self, schedule: Schedule, losses: bool):
