@@ -48,7 +48,7 @@ def split_validation(X, y, sample_weight, fraction, *, classes=None, seed: int):
     """
     if classes is not None:
         counts = np.bincount(np.asarray(y, dtype=np.intp), minlength=len(classes))
-        few = np.asarray(classes)[counts < 2]
+        few = np.asarray(classes)[counts == 1]  # absent classes are not split
         if len(few):
             raise ValueError(
                 "The least populated classes in y have only 1 member, which is "
@@ -62,7 +62,8 @@ def split_validation(X, y, sample_weight, fraction, *, classes=None, seed: int):
         stratify=None if classes is None else y, random_state=seed,
     )
     if sample_weight is not None:
-        train, val = keep_weight_on_both_sides(train, val, sample_weight, fraction)
+        train, val = keep_weight_on_both_sides(
+            train, val, sample_weight, fraction, None if classes is None else y)
 
     def rows(index):
         return (X[index], y[index],
@@ -72,15 +73,18 @@ def split_validation(X, y, sample_weight, fraction, *, classes=None, seed: int):
 
 
 def keep_weight_on_both_sides(train: np.ndarray, val: np.ndarray,
-                              sample_weight: np.ndarray,
-                              fraction: float) -> tuple[np.ndarray, np.ndarray]:
+                              sample_weight: np.ndarray, fraction: float,
+                              y: np.ndarray | None = None
+                              ) -> tuple[np.ndarray, np.ndarray]:
     """The split's rows (indices), with positive weight on both sides.
 
     A random split can put every positive weight on one side; the training
     loss (or the validation score) would then divide by zero. One positive
     row then trades places with a row of the other side (the first of
-    each, so the split stays reproducible); with a single positive weight
-    no split can score the model, and that is a ValueError.
+    each, so the split stays reproducible; given a classifier's ``y``, the
+    first of the same class if there is one, so that neither side loses a
+    class); with fewer than two positive weights no split can score the
+    model, and that is a ValueError.
     """
     positive = sample_weight > 0
     if positive[train].any() and positive[val].any():
@@ -88,7 +92,8 @@ def keep_weight_on_both_sides(train: np.ndarray, val: np.ndarray,
     if positive.sum() < 2:
         raise ValueError(
             f"validation_fraction={fraction} cannot hold out part of the data: "
-            "only one sample has a positive weight, so the training part or "
+            "fewer than two samples have a positive weight, so the training "
+            "part or "
             "the held-out part would have zero total weight. Give more samples "
             "a positive weight, pass X_val and y_val, or set "
             "early_stopping=False."
@@ -96,7 +101,11 @@ def keep_weight_on_both_sides(train: np.ndarray, val: np.ndarray,
     train, val = train.copy(), val.copy()
     full, empty = (train, val) if positive[train].any() else (val, train)
     i = np.flatnonzero(positive[full])[0]
-    full[i], empty[0] = empty[0], full[i]
+    j = 0
+    if y is not None:
+        same = np.flatnonzero(y[empty] == y[full[i]])
+        j = same[0] if len(same) else 0
+    full[i], empty[j] = empty[j], full[i]
     return train, val
 
 

@@ -221,7 +221,8 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
                                       stratify=stratify, random_state=int(seed) % 2**32)
         if sample_weight is not None:
             train, val = keep_weight_on_both_sides(train, val, sample_weight,
-                                                   self.validation_fraction)
+                                                   self.validation_fraction,
+                                                   stratify)
         return np.sort(train), np.sort(val)
 
     @staticmethod

@@ -29,7 +29,8 @@ def _one_positive_weight():
 def test_one_positive_weight_cannot_be_split_and_says_so(estimator, y):
     # The campaign's reproduction: before, ZeroDivisionError (regression) or
     # an all-NaN predict_proba (multiclass).
-    with pytest.raises(ValueError, match="only one sample has a positive weight"):
+    with pytest.raises(ValueError,
+                       match="fewer than two samples have a positive weight"):
         estimator.fit(X30, y, sample_weight=_one_positive_weight())
 
 
@@ -67,6 +68,22 @@ def test_keep_weight_on_both_sides_trades_one_row_and_keeps_the_rest():
             assert_array_equal(new_val, val)
         else:  # one row each way
             assert len(np.setdiff1d(new_train, train)) == 1
+
+
+def test_the_traded_rows_share_a_class_when_they_can():
+    # Every positive weight is in training; the row that goes over (class 2)
+    # is replaced by validation's first row of class 2, not its first row
+    # (class 0), so training keeps every class.
+    y = np.array([0, 1, 2, 0, 1, 2, 1, 2])
+    w = np.zeros(8)
+    w[[2, 5]] = 1.0
+    train, val = np.array([0, 1, 2, 4, 5]), np.array([3, 6, 7])
+    new_train, new_val = keep_weight_on_both_sides(train, val, w, 0.3, y)
+    assert_array_equal(new_train, [0, 1, 7, 4, 5])
+    assert_array_equal(new_val, [3, 6, 2])
+    # Without the classes, the first row of validation comes back.
+    new_train, _ = keep_weight_on_both_sides(train, val, w, 0.3)
+    assert_array_equal(new_train, [0, 1, 3, 4, 5])
 
 
 def test_split_is_the_one_train_test_split_makes():
