@@ -22,6 +22,7 @@ imports Dask.
 from __future__ import annotations
 
 import asyncio
+import math
 import pickle
 import time
 from dataclasses import dataclass
@@ -78,6 +79,8 @@ class DaskGroup:
         self.actors = actors
         self.futures = futures
         self.timeout = timeout
+        # Actor keeps its worker's address private; read it in one place.
+        self.addresses = [actor._address for actor in actors]
 
     def call(self, method: str, *args) -> list:
         """``shard.method(*args)`` on every shard at once; results in order.
@@ -88,14 +91,15 @@ class DaskGroup:
         remote ones do (they are serialized while it runs).
         """
         here = _worker_address()
-        local = [actor._address == here for actor in self.actors]
+        local = [address == here for address in self.addresses]
         try:
             pending = {}
             for i in sorted(range(len(self.actors)), key=local.__getitem__):
                 own = pickle.loads(pickle.dumps(args, pickle.HIGHEST_PROTOCOL)) \
                     if local[i] else args
                 pending[i] = getattr(self.actors[i], method)(*own)
-            deadline = None if self.timeout is None else time.monotonic() + self.timeout
+            deadline = time.monotonic() + (
+                math.inf if self.timeout is None else self.timeout)
             return [self._result(pending[i], method, deadline)
                     for i in range(len(self.actors))]
         except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
@@ -121,16 +125,16 @@ class DaskGroup:
             try:
                 return future.result(timeout=POLL_INTERVAL)
             except (TimeoutError, asyncio.TimeoutError):
-                if self.timeout is not None and time.monotonic() >= deadline:
+                if time.monotonic() >= deadline:
                     raise
             alive = self._alive()
-            lost = [a._address for a in self.actors if a._address not in alive]
+            lost = [a for a in self.addresses if a not in alive]
             if lost:
                 raise OSError(f"the scheduler lost the worker(s) {lost}")
 
     def _alive(self):
         """The shards' workers that the scheduler still knows."""
-        return self.client.nthreads([actor._address for actor in self.actors])
+        return self.client.nthreads(self.addresses)
 
     def close(self) -> None:
         """Abandon the shards' stages in progress (best effort: a lost shard
@@ -139,8 +143,8 @@ class DaskGroup:
             alive = self._alive()
         except Exception:  # noqa: BLE001 - the scheduler may be gone too
             alive = {}
-        for actor in self.actors:
-            if actor._address not in alive:
+        for actor, address in zip(self.actors, self.addresses, strict=True):
+            if address not in alive:
                 continue
             try:
                 actor.close().result(timeout=10)
@@ -216,7 +220,7 @@ class _DaskData(ShardedData):
         """Start the coordinator on the first shard's worker, and the fit."""
         group = self.group
         future = group.client.submit(_Coordinator, actor=True,
-                                     workers=[group.actors[0]._address], pure=False)
+                                     workers=[group.addresses[0]], pure=False)
         group.futures.append(future)  # released with the shards
         try:
             actor = future.result(timeout=group.timeout)
