@@ -1,5 +1,7 @@
 """Losses: gradients and hessians against finite differences, baselines."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -693,6 +695,23 @@ def test_huber_location_on_ties_and_zero_weights(data, delta):
     )
     assert cost <= on_grid.min() + 1e-12
     assert abs(np.dot(w, np.clip(c - y, -delta, delta))) <= 1e-12 * w.sum()
+
+
+@pytest.mark.parametrize("y", [[-1.0, 1.0], [-1.0, 1.0, 2.0, -2.0],
+                               [1.0, -2.0, 3.0, 4.0, 5.0]])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_huber_location_where_delta_is_below_float_resolution(y, weighted):
+    # At y ~ 1e150, y +- 0.9 == y: no row is in its quadratic part, and the
+    # location is a weighted median (a symmetric y gave 0 / 0 = NaN; found
+    # by fuzzing).
+    y = np.array(y) * 1e150
+    w = np.linspace(1.0, 2.0, len(y)) if weighted else np.ones_like(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = huber_location(y, w if weighted else None, 0.9)
+    assert np.isfinite(c)
+    median_cost = min(np.dot(w, np.abs(y - m)) for m in y)
+    assert np.dot(w, np.abs(y - c)) <= median_cost * (1 + 1e-12)
 
 
 @pytest.mark.parametrize("q", [0.1, 0.8])

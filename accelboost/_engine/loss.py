@@ -518,6 +518,12 @@ def huber_location(
     a = np.dot(w[linear], y[linear]) - delta * (
         w[diff >= delta].sum() - w[diff <= -delta].sum()
     )
+    if not s > 0:
+        # No row is in its quadratic part (delta below float resolution at
+        # y's scale): f is constant between the kinks, and its sign there says
+        # which kink is the root (0: every point between is; a / s was 0 / 0).
+        between = slope(inside)
+        return float(right if between < 0 else left if between > 0 else inside)
     # s > 0: f rises from below 0 to above it on this piece.
     return float(np.clip(a / s, left, right))
 
