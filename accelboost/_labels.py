@@ -33,7 +33,8 @@ def encode_labels(y) -> tuple[np.ndarray, np.ndarray]:
     encoded = encoder.fit_transform(y)
     if len(encoder.classes_) < 2:
         raise ValueError(
-            f"y contains only one class ({encoder.classes_[0]!r}); a "
+            # The label as the user wrote it: 'cat' or 3, not np.str_('cat').
+            f"y contains only one class ({encoder.classes_[0].item()!r}); a "
             "classifier needs at least 2 classes."
         )
     return encoder.classes_, encoded.astype(np.float64)

@@ -20,8 +20,10 @@ def test_labels_become_sorted_indices():
 
 
 def test_one_class_and_unknown_labels_are_named():
-    with pytest.raises(ValueError, match="only one class"):
+    with pytest.raises(ValueError, match=r"only one class \(3\)"):
         encode_labels([3, 3, 3])
+    with pytest.raises(ValueError, match=r"only one class \('cat'\)"):
+        encode_labels(np.array(["cat", "cat"]))
     with pytest.raises(ValueError, match=r"y_val contains .* \['z'\]"):
         encode_known_labels(["a", "z"], np.array(["a", "b"]))
     with pytest.raises(ValueError, match="Unknown label type"):
