@@ -22,13 +22,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("compare", "speed", "evidence", "additive", "parametric", "distributed")
+SUBCOMMANDS = ("compare", "speed", "evidence", "additive", "parametric", "distributed",
+               "fuzz")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``compare``, ``speed``, ``additive`` and ``parametric``
     (``evidence`` parses its own)."""
-    from . import additive, compare, distributed, parametric, speed
+    from . import additive, compare, distributed, fuzz, parametric, speed
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     distributed.add_arguments(sub.add_parser(
         "distributed", help="accelboost.dask on a local cluster against in-memory "
         "and LightGBM-Dask", description=distributed.__doc__.split("\n\n")[0]))
+    fuzz.add_arguments(sub.add_parser(
+        "fuzz", help="random fits against the properties every fit must have",
+        description=fuzz.__doc__.split("\n\n")[0]))
     sub.add_parser("evidence", add_help=False,
                    help="the acceleration evidence grid (see evidence --help)")
     return parser
