@@ -17,7 +17,8 @@ class Dataset:
     Parameters
     ----------
     X, y, sample_weight : ndarray
-        The data (``y`` encoded as the loss expects).
+        The data (``y`` encoded as the loss expects). ``X`` is kept as it is
+        (a reference, not a copy), for scorers other than the loss.
     bin_mapper : BinMapper
         The fitted bin mapper.
     ensemble : TreeEnsemble
@@ -29,14 +30,23 @@ class Dataset:
     X_binned : ndarray, default=None
         ``X`` already binned (a shard keeps no raw ``X``, which may then be
         None).
+    rows : ndarray of int, default=None
+        The rows of ``X``, ``y`` and ``sample_weight`` this data set holds
+        (early stopping's training or held-out part); None: all of them.
+        ``X`` is binned through them and not copied.
     """
 
     def __init__(self, X, y, sample_weight, bin_mapper, ensemble, classes=None,
-                 training=False, X_binned=None):
-        self.X = X
-        self.y = y
-        self.sample_weight = sample_weight
-        self.X_binned = bin_mapper.transform(X) if X_binned is None else X_binned
+                 training=False, X_binned=None, rows=None):
+        self._X = X
+        self._rows = rows
+        self._X_rows = None
+        self.y = y if rows is None else y[rows]
+        self.sample_weight = (sample_weight if rows is None or sample_weight is None
+                              else sample_weight[rows])
+        if X_binned is None:
+            X_binned = bin_mapper.transform(X, rows)
+        self.X_binned = X_binned
         self.n = self.X_binned.shape[0]
         self.missing_bin = bin_mapper.missing_bin_
         self._classes = classes
@@ -63,6 +73,16 @@ class Dataset:
         for state in ensemble.replay(self.X_binned, True, self.missing_bin,
                                      before_step):
             self.state = state
+
+    @property
+    def X(self):
+        """The raw rows. With ``rows``, a copy of those rows, made on first
+        use (only a scorer other than the loss reads them)."""
+        if self._rows is None:
+            return self._X
+        if self._X_rows is None:
+            self._X_rows = self._X[self._rows]
+        return self._X_rows
 
     @property
     def raw(self):
@@ -96,10 +116,13 @@ class Dataset:
         return self._classes[self.y.astype(np.intp)]
 
     def scoring_subsample(self, seed):
+        """At most ``SCORER_SUBSAMPLE`` rows: ``X``, ``y`` as the user gave it,
+        and the weights (a copy of only those rows of ``X``)."""
         if self.n <= SCORER_SUBSAMPLE:
             return self.X, self.y_original, self.sample_weight
         rows = np.random.RandomState(seed).choice(
             self.n, SCORER_SUBSAMPLE, replace=False
         )
         sw = None if self.sample_weight is None else self.sample_weight[rows]
-        return self.X[rows], self.y_original[rows], sw
+        X_rows = rows if self._rows is None else self._rows[rows]
+        return self._X[X_rows], self.y_original[rows], sw

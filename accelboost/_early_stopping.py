@@ -45,6 +45,31 @@ def split_validation(X, y, sample_weight, fraction, *, classes=None, seed: int):
     Returns
     -------
     train, validation : tuple of (X, y, sample_weight)
+        Copies of the rows ``split_rows`` picks.
+    """
+    train, val = split_rows(y, sample_weight, fraction, classes=classes, seed=seed)
+
+    def rows(index):
+        return (X[index], y[index],
+                None if sample_weight is None else sample_weight[index])
+
+    return rows(train), rows(val)
+
+
+def split_rows(y, sample_weight, fraction, *, classes=None, seed: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``split_validation`` holds out, as indices: the estimators
+    bin ``X`` through them and never copy it.
+
+    Parameters
+    ----------
+    y, sample_weight, fraction, classes, seed
+        As for ``split_validation``.
+
+    Returns
+    -------
+    train, validation : ndarray of intp
+        Row indices, in ``train_test_split``'s order.
     """
     if classes is not None:
         counts = np.bincount(np.asarray(y, dtype=np.intp), minlength=len(classes))
@@ -64,12 +89,7 @@ def split_validation(X, y, sample_weight, fraction, *, classes=None, seed: int):
     if sample_weight is not None:
         train, val = keep_weight_on_both_sides(
             train, val, sample_weight, fraction, None if classes is None else y)
-
-    def rows(index):
-        return (X[index], y[index],
-                None if sample_weight is None else sample_weight[index])
-
-    return rows(train), rows(val)
+    return train, val
 
 
 def keep_weight_on_both_sides(train: np.ndarray, val: np.ndarray,

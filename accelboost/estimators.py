@@ -36,11 +36,11 @@ from ._dataset import Dataset
 from ._early_stopping import (
     check_iteration_range,
     patience_exhausted,
-    split_validation,
+    split_rows,
     uses_early_stopping,
 )
 from ._engine.binning import BinMapper
-from ._engine.common import MAX_BINS, MAX_CATEGORIES, X_DTYPE, Y_DTYPE, binned_dtype
+from ._engine.common import MAX_BINS, MAX_CATEGORIES, X_DTYPES, Y_DTYPE, binned_dtype
 from ._engine.grower import TreeParams
 from ._engine.loss import make_loss
 from ._ensemble import TreeEnsemble
@@ -200,7 +200,15 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data; NaN marks a missing value.
+            Training data; NaN marks a missing value. A float32 or float64
+            NumPy array, C- or Fortran-ordered (or a DataFrame whose columns
+            share one of these dtypes), is read in place: the fit keeps
+            its binned copy (one byte per value up to 255 bins) and no copy
+            of X, early stopping's held-out rows included (a ``scoring``
+            other than "loss" copies those rows, and 10,000 training rows,
+            to predict on them). Other dtypes, mixed-dtype DataFrames and
+            ``categorical_features`` are converted to a new float64 array
+            first. A float32 X gives the model its float64 copy would.
         y : array-like of shape (n_samples,)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -264,7 +272,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             self,
             X,
             y,
-            dtype=[X_DTYPE],
+            dtype=list(X_DTYPES),
             ensure_all_finite="allow-nan",
             reset=reset,
             y_numeric=isinstance(self, RegressorMixin),
@@ -294,7 +302,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             self,
             self._encode_categories(X_val),
             y_val,
-            dtype=[X_DTYPE],
+            dtype=list(X_DTYPES),
             ensure_all_finite="allow-nan",
             reset=False,
             y_numeric=isinstance(self, RegressorMixin),
@@ -352,24 +360,27 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         """The fitted state to start from, the binned data and the fitter.
 
         With ``holds_out`` and no validation set given, ``validation_fraction``
-        of the data is held out.
+        of the rows is held out: the bin thresholds and the trees see only
+        the training rows, and each part is binned straight from ``X``
+        through its row indices, so ``X`` is never copied.
         """
+        train_rows = val_rows = None
         if holds_out and validation is None and self.validation_fraction:
-            (X, y, sample_weight), validation = split_validation(
-                X, y, sample_weight, self.validation_fraction,
+            train_rows, val_rows = split_rows(
+                y, sample_weight, self.validation_fraction,
                 classes=getattr(self, "classes_", None), seed=self._random_seed,
             )
         if warm:
             self._continue_fitted_state(policy)
         else:
-            self._reset_fitted_state(X, y, sample_weight, policy)
+            self._reset_fitted_state(X, y, sample_weight, policy, train_rows)
         classes = getattr(self, "classes_", None)
         train = Dataset(X, y, sample_weight, self._bin_mapper, self._ensemble,
-                         classes, training=True)
+                        classes, training=True, rows=train_rows)
         fitter = StageFitter(
             train.X_binned,
-            y,
-            sample_weight,
+            train.y,
+            train.sample_weight,
             self._loss,
             self._bin_mapper,
             self._tree_params(),
@@ -385,8 +396,12 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         )
         train.replay(self._ensemble, fitter.gradients_at)
         val = None
-        if validation is not None:
+        if val_rows is not None:
+            val = Dataset(X, y, sample_weight, self._bin_mapper, self._ensemble,
+                          classes, rows=val_rows)
+        elif validation is not None:
             val = Dataset(*validation, self._bin_mapper, self._ensemble, classes)
+        if val is not None:
             val.replay(self._ensemble)
         return train, val, fitter
 
@@ -448,13 +463,18 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             stacklevel=5,
         )
 
-    def _reset_fitted_state(self, X, y, sample_weight, policy):
+    def _reset_fitted_state(self, X, y, sample_weight, policy, rows=None):
+        """A new bin mapper, loss and empty model, from the training rows
+        ``rows`` of the data (None: all of them)."""
         encoder = self._category_encoder
         self._bin_mapper = BinMapper(
             max_bins=self.max_bins, random_state=self._random_seed
         ).fit(X, sample_weight,
-              None if encoder is None else encoder.n_categories_)
+              None if encoder is None else encoder.n_categories_, rows=rows)
         self._loss = self._make_loss()
+        if rows is not None:
+            y = y[rows]
+            sample_weight = None if sample_weight is None else sample_weight[rows]
         weights = np.ones_like(y) if sample_weight is None else sample_weight
         self._start_model(self._loss.baseline(y, weights), policy)
 
@@ -757,7 +777,7 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         """``X`` validated for a fitted model (features, dtype, NaN allowed)."""
         check_is_fitted(self, "_ensemble")
         return validate_data(
-            self, self._encode_categories(X), dtype=[X_DTYPE],
+            self, self._encode_categories(X), dtype=list(X_DTYPES),
             ensure_all_finite="allow-nan", reset=False,
         )
 

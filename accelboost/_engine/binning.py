@@ -10,7 +10,7 @@ most ``b``: a split found on bins is the same split on raw values.
 import numpy as np
 from numba import njit, prange
 
-from .common import MAX_BINS, X_DTYPE, binned_dtype
+from .common import MAX_BINS, X_DTYPE, X_DTYPES, binned_dtype
 from .quantile import midpoint, weighted_quantiles
 
 
@@ -22,7 +22,8 @@ def find_bin_thresholds(
     Parameters
     ----------
     column : ndarray of shape (n_samples,)
-        Feature values, possibly with NaN (ignored here).
+        Feature values, possibly with NaN (ignored here); float32 values are
+        read as float64, so both give the same thresholds.
     max_bins : int
         Maximum number of bins for the non-missing values (<= 1023).
     sample_weight : ndarray of shape (n_samples,) or None
@@ -36,6 +37,9 @@ def find_bin_thresholds(
         between consecutive distinct values; otherwise weighted quantiles
         (averaged inverted CDF, as scikit-learn's HistGradientBoosting).
     """
+    # Midpoints and quantiles in float64 whatever the input: a float32
+    # column then gets the thresholds of its float64 copy, bit for bit.
+    column = np.asarray(column, dtype=X_DTYPE)
     keep = ~np.isnan(column)
     if sample_weight is not None:
         keep &= sample_weight > 0
@@ -107,13 +111,15 @@ class BinMapper:
         X: np.ndarray,
         sample_weight: np.ndarray | None = None,
         n_categories: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
     ) -> "BinMapper":
         """Compute bin thresholds of every column of ``X``.
 
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
-            Training data, NaN for missing values.
+            Training data, NaN for missing values; float64 or float32 (the
+            same thresholds as its float64 copy).
         sample_weight : ndarray of shape (n_samples,) or None
             See ``find_bin_thresholds``.
         n_categories : ndarray of int, shape (n_features,), or None
@@ -121,6 +127,11 @@ class BinMapper:
             numeric one). A categorical column holds codes 0..K-1, and code
             ``k`` gets bin ``k`` whatever the data, so that raw codes and
             bins agree.
+        rows : ndarray of int or None
+            Fit on ``X[rows]`` (and ``sample_weight[rows]``) without making
+            it: the thresholds are those ``fit(X[rows], ...)`` finds. None:
+            all rows. Either way only one column of the rows read (the
+            subsample, ``sample_rows``) is gathered at a time.
 
         Returns
         -------
@@ -130,11 +141,12 @@ class BinMapper:
             raise ValueError(
                 f"max_bins must be in [2, {MAX_BINS}], got {self.max_bins}."
             )
-        rows = self.sample_rows(X.shape[0])
+        n_rows = X.shape[0] if rows is None else len(rows)
+        sample = self.sample_rows(n_rows)
         if rows is not None:
-            X = X.take(rows, axis=0)
-            if sample_weight is not None:
-                sample_weight = sample_weight[rows]
+            sample = rows if sample is None else rows[sample]
+        if sample is not None and sample_weight is not None:
+            sample_weight = sample_weight[sample]
         if n_categories is None:
             n_categories = np.zeros(X.shape[1], dtype=np.intp)
         if np.any(n_categories > self.max_bins):
@@ -147,7 +159,10 @@ class BinMapper:
             np.arange(n_categories[f] - 1, dtype=X_DTYPE) + 0.5
             if self.is_categorical_[f]
             else find_bin_thresholds(
-                np.ascontiguousarray(X[:, f]), self.max_bins, sample_weight
+                # One column's rows at a time: X itself is never copied.
+                np.ascontiguousarray(X[:, f] if sample is None else X[sample, f],
+                                     dtype=X_DTYPE),
+                self.max_bins, sample_weight,
             )
             for f in range(X.shape[1])
         ]
@@ -174,15 +189,34 @@ class BinMapper:
         rng = np.random.RandomState(self.random_state)
         return np.sort(rng.choice(n_samples, self.subsample, replace=False))
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Map ``X`` to bins, Fortran-ordered, in ``binned_dtype(max_bins)``."""
-        binned = np.empty(X.shape, dtype=binned_dtype(self.max_bins), order="F")
+    def transform(self, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Map ``X`` (or its ``rows``) to bins.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Raw values. float64 and float32, in any memory layout, are read
+            in place; other dtypes are converted to float64 first (a copy).
+        rows : ndarray of int or None
+            Bin ``X[rows]`` without making it (early stopping's training
+            and held-out rows). None: all rows.
+
+        Returns
+        -------
+        binned : ndarray of shape (n_rows, n_features)
+            Fortran-ordered, in ``binned_dtype(max_bins)``.
+        """
+        X = np.asarray(X)
+        if X.dtype not in X_DTYPES:
+            X = X.astype(X_DTYPE)
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.intp)
+        n_rows = X.shape[0] if rows is None else len(rows)
+        binned = np.empty((n_rows, X.shape[1]), dtype=binned_dtype(self.max_bins),
+                          order="F")
         map_to_bins(
-            np.asarray(X, dtype=X_DTYPE),
-            self.thresholds_,
-            self.n_bins_non_missing_,
-            self.missing_bin_,
-            binned,
+            X, self.thresholds_, self.n_bins_non_missing_, self.missing_bin_,
+            binned, rows,
         )
         return binned
 
@@ -197,17 +231,25 @@ class BinMapper:
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def map_to_bins(X, thresholds, n_bins_non_missing, missing_bin, binned):
-    """Write ``binned[i, f] = #{thresholds[f] < X[i, f]}`` (NaN: missing_bin).
+def map_to_bins(X, thresholds, n_bins_non_missing, missing_bin, binned, rows=None):
+    """Write ``binned[i, f] = #{thresholds[f] < X[r, f]}`` (NaN: missing_bin),
+    ``r = rows[i]`` (``r = i`` when ``rows`` is None).
 
     Parallel over rows: ``X`` is usually C-ordered, so each thread reads whole
-    rows contiguously; every output cell is written exactly once.
+    rows contiguously; every output cell is written exactly once. A float32
+    ``x`` is compared with the float64 thresholds exactly (widened), so it
+    gets the bin of its float64 copy.
     """
-    n_samples, n_features = X.shape
-    for i in prange(n_samples):
+    n_rows, n_features = binned.shape
+    for i in prange(n_rows):
+        # Compiled apart for rows=None, where this branch is pruned.
+        if rows is None:
+            r = np.intp(i)
+        else:
+            r = np.intp(rows[i])
         for f in range(n_features):
             n_thresholds = n_bins_non_missing[f] - 1
-            x = X[i, f]
+            x = X[r, f]
             if np.isnan(x):
                 binned[i, f] = missing_bin
                 continue

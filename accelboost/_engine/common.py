@@ -11,8 +11,12 @@ import numpy as np
 #: bins ``0 .. n_bins_non_missing - 1``. More bins take ``uint16``
 #: (``binned_dtype``); the kernels compile once per type.
 X_BINNED_DTYPE = np.uint8
-#: Raw feature values as the predictor sees them.
+#: Raw feature values: other dtypes are converted to this one.
 X_DTYPE = np.float64
+#: Raw feature dtypes the estimators, binning and predictor read as they are
+#: (no copy of X): float32 is compared with the float64 thresholds exactly,
+#: so it bins and predicts as its float64 copy would.
+X_DTYPES = (np.float64, np.float32)
 #: Raw predictions, gradients and hessians. float64 throughout: the histogram
 #: sums are float64 anyway, and float32 gradients lose digits on large data.
 Y_DTYPE = np.float64
