@@ -129,6 +129,11 @@ def _status_mb(field: str) -> float | None:
         return None
 
 
+def rss_mb() -> float | None:
+    """This process's resident memory now, in MB (None off Linux)."""
+    return _status_mb("VmRSS")
+
+
 def _ru_maxrss_mb() -> float:
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024.0
@@ -138,10 +143,12 @@ class PeakMemory:
     """The peak resident memory of a ``with`` block (``peak``, MB) and its
     increase over the start (``delta``): Linux resets ``VmHWM`` through
     ``clear_refs``; elsewhere the ``ru_maxrss`` increase, a lower bound
-    (``method`` says which)."""
+    (``method`` says which). ``start`` is the resident memory at the start
+    (None off Linux)."""
 
     def __enter__(self) -> PeakMemory:
         self._before, self._hwm = _status_mb("VmRSS"), False
+        self.start = self._before
         with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # VmHWM := VmRSS
             self._hwm = self._before is not None

@@ -144,11 +144,60 @@ def make_synthetic(task: str, n_samples: int, n_features: int = N_FEATURES,
     y : ndarray of shape (n_samples,), dtype float64
         Targets (0.0 / 1.0 labels for binary).
     """
+    _check_synthetic(task, n_features)
+    return _draw(task, np.random.default_rng([seed, stream]), n_samples, n_features)
+
+
+def make_synthetic_large(task: str, n_samples: int, n_features: int = N_FEATURES,
+                         seed: int = 0, stream: int = STREAM_TRAIN, *,
+                         dtype: str = "float32", order: str = "C",
+                         chunk_rows: int = 1_000_000
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`make_synthetic`'s rows made chunk by chunk into one array.
+
+    Chunk ``k`` (``chunk_rows`` rows) is drawn from the stream
+    ``(seed, stream, k)`` in float64 and written into ``X``, so the peak is
+    ``X`` plus one float64 chunk, never a float64 ``X`` beside a float32 one.
+    The rows follow :func:`make_synthetic`'s distribution but are other
+    draws. The targets come from the float64 features (the noise, standard
+    deviation 0.5, dwarfs float32's rounding).
+
+    Parameters
+    ----------
+    task, n_samples, n_features, seed, stream
+        As for :func:`make_synthetic`.
+    dtype : {"float32", "float64"}, default="float32"
+        Dtype of ``X``.
+    order : {"C", "F"}, default="C"
+        Memory layout of ``X``.
+    chunk_rows : int, default=1,000,000
+        Rows drawn at a time.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,), dtype float64
+    """
+    _check_synthetic(task, n_features)
+    X = np.empty((n_samples, n_features), dtype=dtype, order=order)
+    y = np.empty(n_samples)
+    for k, start in enumerate(range(0, n_samples, chunk_rows)):
+        stop = min(n_samples, start + chunk_rows)
+        rng = np.random.default_rng([seed, stream, k])
+        X[start:stop], y[start:stop] = _draw(task, rng, stop - start, n_features)
+    return X, y
+
+
+def _check_synthetic(task: str, n_features: int) -> None:
     if task not in ("regression", "binary"):
         raise ValueError(f"task must be 'regression' or 'binary', got {task!r}")
     if n_features < MIN_FEATURES:
         raise ValueError(f"n_features must be at least {MIN_FEATURES}")
-    rng = np.random.default_rng([seed, stream])
+
+
+def _draw(task: str, rng: np.random.Generator, n_samples: int, n_features: int
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Features and targets of :func:`make_synthetic` from ``rng``."""
     X = _features(rng, n_samples, n_features)
     f = _signal(X)
     if task == "regression":

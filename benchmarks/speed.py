@@ -1,5 +1,6 @@
-"""``python -m benchmarks speed {engine,contention,stages}``: how fast accelboost
-fits and predicts beside its peers.
+"""``python -m benchmarks speed {engine,contention,stages,scale}``: how fast
+accelboost fits and predicts beside its peers, and how much memory a large fit
+takes.
 
 Every figure comes from a fresh process (:mod:`._child`) after a warm-up fit
 (1,000 rows, 3 trees: Numba's compilation or cache load, reported as *compile
@@ -22,6 +23,13 @@ accelboost busy with default threads <= 1.3x busy with one.
 scores each stage and never stops (``accelboost.callbacks``): last 1,000 stages
 against the first (target <= 1.2x), and each tenth; then 3,000 stumps with early
 stopping against HistGradientBoosting on diamonds (whole fits; target <= 1x).
+
+``scale``: a 10,000,000 x 28 float32 regression fit (100 trees of 31 leaves, 2
+threads, no early stopping), accelboost beside LightGBM and XGBoost on the same
+data, made in each child chunk by chunk (``--dtype``, ``--order`` change X):
+fit time, the fit's peak resident memory and its increase over the resident
+memory before the fit, against X's own size. Targets (issue 14): accelboost's
+peak within 24 GiB, and its increase below X's size (no copy of X).
 """
 
 from __future__ import annotations
@@ -307,6 +315,184 @@ def _numba_notes(runs):
     return lines + _late_compile(sum(n["signatures_compiled_in_fit"]
                                      + n["signatures_compiled_in_predict"]
                                      for n in numbas), "the timed calls")
+
+
+# -- scale ---------------------------------------------------------------------------
+SCALE = {"n_samples": 10_000_000, "n_test": 100_000, "n_features": 28, "n_iter": 100,
+         "n_threads": 2}
+SCALE_LIBRARIES = ("accelboost", "lightgbm", "xgboost")
+#: Issue 14's machine: the fit's peak resident memory must fit in 24 GiB.
+SCALE_MEMORY_LIMIT_MB = 24 * 1024
+_SCALE_MEDIANS = ("fit_s", "fit_per_iter_s", "fit_cpu_per_wall", "prefit_rss_mb",
+                  "fit_peak_rss_mb", "fit_peak_delta_mb", "x_mb",
+                  "peak_delta_over_x", "heldout_loss", "baseline_loss",
+                  "n_iter_fitted", "data_s", "compile_s", "others_cpu_share")
+
+
+def measure_scale(library: str, n_samples: int, n_test: int, n_features: int,
+                  n_iter: int, n_threads: int, dtype: str = "float32",
+                  order: str = "C", seed: int = 0, repeat: int = 0) -> dict[str, Any]:
+    """One library's regression fit on ``n_samples`` rows of ``dtype`` in this
+    (fresh) process: the data made chunk by chunk (never a float64 copy
+    beside it), a warm-up fit on the same dtype and layout, then the fit's
+    time, its peak resident memory and the peak's increase over the
+    resident memory before it, against X's own size; ``status`` "ok",
+    "skipped" or "error"."""
+    from threadpoolctl import threadpool_limits
+
+    run: dict[str, Any] = {"library": library, "task": "regression",
+                           "dtype": dtype, "order": order}
+    lib = LIBRARIES[library]
+    available, reason = lib.available()
+    if not available:
+        return {**run, "status": "skipped", "reason": reason}
+    try:
+        cls = lib.estimator("regression")  # imports the library
+        run.update(library_version=lib.version(),
+                   params=lib.params("regression", n_iter, n_threads=n_threads,
+                                     seed=seed),
+                   rss_start_mb=_child.rss_mb())
+
+        def data(n, stream):
+            return _data.make_synthetic_large("regression", n, n_features, seed,
+                                              stream, dtype=dtype, order=order)
+
+        tic = time.perf_counter()
+        X, y = data(n_samples, _data.STREAM_TRAIN)
+        X_test, y_test = data(n_test, _data.STREAM_TEST)
+        run.update(data_s=time.perf_counter() - tic, x_mb=X.nbytes / 2**20,
+                   baseline_loss=baseline_loss("regression", y, y_test))
+        with threadpool_limits(limits=n_threads):
+            X_w, y_w = data(_peers.WARMUP_ROWS, _data.STREAM_WARMUP)
+            tic = time.perf_counter()
+            model = cls(**{**run["params"], lib.n_trees_key: _peers.WARMUP_STAGES})
+            lib.predict(model.fit(X_w, y_w), X_w, "regression")
+            run["compile_s"] = time.perf_counter() - tic
+            del model
+            gc.collect()
+            model = cls(**run["params"])
+            with _child.PeakMemory() as memory, FitProbe() as probe:
+                model.fit(X, y)
+            run.update(probe.result(), rss_method=memory.method,
+                       prefit_rss_mb=memory.start, fit_peak_rss_mb=memory.peak,
+                       fit_peak_delta_mb=memory.delta,
+                       peak_delta_over_x=memory.delta / run["x_mb"])
+            run["heldout_loss"] = heldout_loss(
+                "regression", y_test, lib.predict(model, X_test, "regression"))
+        run["n_iter_fitted"] = lib.fitted(model)
+        run["fit_per_iter_s"] = run["fit_s"] / max(1, run["n_iter_fitted"])
+        run["fit_cpu_per_wall"] = run["fit_cpu_s"] / run["fit_s"]
+    except Exception as exc:  # a broken library must not stop the others
+        return _report.error_run(run, exc)
+    return {**run, "status": "ok"}
+
+
+def run_scale(*, libraries=SCALE_LIBRARIES, repeats: int = 1, dtype: str = "float32",
+              order: str = "C", seed: int = 0, timeout=None, command="",
+              log: Any = sys.stderr, **sizes: int) -> dict[str, Any]:
+    """Every (repeat, library) in a fresh process; ``sizes`` override
+    :data:`SCALE`. Returns the report (``runs``, ``summary``, ``targets``)."""
+    config = {**SCALE, **sizes, "libraries": list(libraries), "repeats": repeats,
+              "dtype": dtype, "order": order, "seed": seed,
+              "memory_limit_mb": SCALE_MEMORY_LIMIT_MB}
+    jobs = [("measure_scale", {**{k: config[k] for k in SCALE}, "library": library,
+                               "dtype": dtype, "order": order, "seed": seed,
+                               "repeat": repeat},
+             config["n_threads"], contextlib.nullcontext())
+            for repeat in range(repeats) for library in libraries]
+    started = time.perf_counter()
+    runs = _children(jobs, log=log, timeout=timeout, describe=lambda r: (
+        f"{r['library']}: fit {r['fit_s']:.1f} s, peak +{r['fit_peak_delta_mb']:.0f} "
+        f"MB ({r['peak_delta_over_x']:.2f}x X)"))
+    summary, targets = summarize_scale(runs, libraries)
+    return _report.new_report("scale", SCHEMA_VERSION, command, config, runs,
+                              started, summary=summary, targets=targets)
+
+
+def summarize_scale(runs, libraries) -> tuple[list[dict[str, Any]], list[dict]]:
+    """Per library: medians over the successful repeats, and for the peers
+    accelboost's fit time, peak increase and peak as ratios to theirs
+    (``ratio_fit_s``, ``ratio_peak_delta``, ``ratio_peak_rss``); and issue
+    14's two targets for accelboost (``what``, ``value``, ``limit``, ``met``):
+    its peak within the memory limit, and its peak increase below X's size
+    (a copy of X alone would add X's size)."""
+    entries = {}
+    for library in libraries:
+        mine = [r for r in runs if r["library"] == library]
+        ok = [r for r in mine if r["status"] == "ok"]
+        entry = {"library": library, "n_repeats_ok": len(ok),
+                 "status": "ok" if ok else (mine[0]["status"] if mine else "missing"),
+                 "reason": "" if ok or not mine else mine[0].get("reason", "")}
+        entry.update({k: median(r.get(k) for r in ok) for k in _SCALE_MEDIANS})
+        entries[library] = entry
+    mine = entries.get("accelboost", {})
+    for library, entry in entries.items():
+        if library != "accelboost" and entry["status"] == "ok":
+            for key, field in (("ratio_fit_s", "fit_s"),
+                               ("ratio_peak_delta", "fit_peak_delta_mb"),
+                               ("ratio_peak_rss", "fit_peak_rss_mb")):
+                entry[key] = _report.ratio(mine.get(field), entry[field])
+    targets = [{"what": what, "value": value, "limit": limit,
+                "met": None if value is None else value < limit}
+               for what, value, limit in (
+                   ("accelboost fit peak resident memory, MB",
+                    mine.get("fit_peak_rss_mb"), SCALE_MEMORY_LIMIT_MB),
+                   ("accelboost fit peak increase / X's size (no copy of X)",
+                    mine.get("peak_delta_over_x"), 1.0))]
+    return list(entries.values()), targets
+
+
+def scale_markdown(report: dict[str, Any]) -> str:
+    """The scale report: one table, the targets and notes."""
+    config = report["config"]
+    ok = [e for e in report["summary"] if e["status"] == "ok"]
+    x_mb = next((e["x_mb"] for e in ok), None)
+    lines = _report.header("A large fit: time and memory", report, [
+        f"{config['n_samples']:,} rows x {config['n_features']} features of "
+        f"{config['dtype']} ({config['order']}-ordered; X is {fmt(x_mb, ',.0f')} "
+        f"MB), regression, {config['n_iter']} trees of 31 leaves, "
+        f"{config['n_threads']} threads, no early stopping; median of "
+        f"{config['repeats']} fresh process(es) per library, each after a warm-up "
+        f"fit on {_peers.WARMUP_ROWS:,} rows of the same dtype and layout.",
+        "MB = 2^20 bytes. *peak RSS*: the process's peak resident memory during "
+        "the fit (X and y included); *+MB*: its increase over the resident "
+        "memory just before the fit; *+MB / X*: that increase over X's size (a "
+        "copy of X alone would add 1.00). Held-out MSE on "
+        f"{config['n_test']:,} new rows."])
+    columns = (("fit s", "fit_s", ".1f", ""),
+               ("s/tree", "fit_per_iter_s", ".3f", ""),
+               ("peak RSS MB", "fit_peak_rss_mb", ",.0f", ""),
+               ("pre-fit RSS MB", "prefit_rss_mb", ",.0f", ""),
+               ("fit peak +MB", "fit_peak_delta_mb", ",.0f", ""),
+               ("+MB / X", "peak_delta_over_x", ".2f", ""),
+               ("held-out MSE", "heldout_loss", ".5f", ""),
+               ("CPU/wall", "fit_cpu_per_wall", ".2f", ""),
+               ("ab/peer fit s", "ratio_fit_s", ".2f", "×"),
+               ("ab/peer +MB", "ratio_peak_delta", ".2f", "×"),
+               ("ab/peer peak", "ratio_peak_rss", ".2f", "×"))
+    lines += [""] + _report.table(["library"] + [c[0] for c in columns], [
+        [LIBRARIES[e["library"]].label] + [fmt(e.get(k), spec, suffix)
+                                           for _, k, spec, suffix in columns]
+        for e in ok])
+    lines.append("")
+    if ok:
+        lines.append(f"- constant-prediction MSE on the held-out rows: "
+                     f"{ok[0]['baseline_loss']:.5f}; data generation "
+                     f"{ok[0]['data_s']:.0f} s a process")
+    lines += [f"- note: {e['library']} stopped after {e['n_iter_fitted']:.0f} "
+              f"trees" for e in ok if e["n_iter_fitted"] < config["n_iter"]]
+    lines += _late_compile(sum(r.get("numba_compiled_in_fit") or 0
+                               for r in report["runs"]
+                               if r["library"] == "accelboost"
+                               and r["status"] == "ok"), "the timed fits")
+    for e in ok:
+        lines += _busy_warning(e, f"{e['library']}'s fits", "timings unreliable")
+    lines += [f"- target: {t['what']} < {t['limit']:g}: "
+              f"{fmt(t['value'], ',.2f')}, {verdict(t['met'])}"
+              for t in report["targets"]]
+    lines += _failure_lines([e for e in report["summary"] if e["status"] != "ok"],
+                            ("library",))
+    return "\n".join(lines) + "\n"
 
 
 # -- contention ---------------------------------------------------------------------
@@ -759,7 +945,7 @@ def _thread_setting(text: str) -> int | str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The three parts of ``python -m benchmarks speed`` and their options (None:
+    """The four parts of ``python -m benchmarks speed`` and their options (None:
     the part's default, or its ``--quick`` preset)."""
     parts = parser.add_subparsers(dest="part", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -784,11 +970,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stages.add_argument("--quick", action="store_true",
                         help="2,000 long stages (200-stage windows), 300 stumps "
                         "against HGB, one repeat")
+    scale = parts.add_parser("scale", parents=[common],
+                             help="time and peak memory of a 10M-row float32 fit")
+    scale.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                       help="dtype of X; default: float32")
+    scale.add_argument("--order", choices=("C", "F"), default=None,
+                       help="memory layout of X; default: C")
     libraries = csv(str, tuple(LIBRARIES))
     for part, key, kind, default in (
             *((engine, key, positive_int, value) for key, value in ENGINE.items()),
             (engine, "tasks", csv(str, TASKS), TASKS),
             (engine, "libraries", libraries, ENGINE_LIBRARIES),
+            *((scale, key, positive_int, value) for key, value in SCALE.items()),
+            (scale, "libraries", libraries, SCALE_LIBRARIES),
             (contention, "sizes", csv(positive_int), CONTENTION["sizes"]),
             (contention, "leaves", csv(int), CONTENTION["leaves"]),
             (contention, "threads", csv(_thread_setting), CONTENTION["threads"]),
@@ -810,7 +1004,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, command: str) -> int:
     """Run (or, with ``--from-json``, only render) one part."""
     render = {"engine": engine_markdown, "contention": contention_markdown,
-              "stages": stages_markdown}[args.part]
+              "stages": stages_markdown, "scale": scale_markdown}[args.part]
     if args.from_json is not None:
         import json
 
@@ -819,7 +1013,8 @@ def main(args: argparse.Namespace, command: str) -> int:
     run, preset, quick = {
         "engine": (run_engine, {"repeats": 1}, {}),
         "contention": (run_contention, CONTENTION, CONTENTION_QUICK),
-        "stages": (run_stages, STAGES, STAGES_QUICK)}[args.part]
+        "stages": (run_stages, STAGES, STAGES_QUICK),
+        "scale": (run_scale, {"repeats": 1}, {})}[args.part]
     preset = {**preset, **(quick if getattr(args, "quick", False) else {})}
     settings = {k: preset.get(k) if v is None else v for k, v in vars(args).items()
                 if k not in ("subcommand", "part", "json", "from_json", "quick")}

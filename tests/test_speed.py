@@ -372,3 +372,97 @@ def test_committed_speed_results_still_render(part, capsys):
     else:
         assert "| 1,000,000 | synthetic_regression | 31 | accelboost | 145 | 89.2 " \
             "| 141 | 129 | 1.62× | 0.91× |" in out
+
+
+# -- scale ---------------------------------------------------------------------------
+def test_large_synthetic_data_is_made_chunk_by_chunk():
+    from benchmarks._data import make_synthetic_large
+
+    X, y = make_synthetic_large("regression", 2_500, 12, seed=3, chunk_rows=1_000)
+    assert X.dtype == np.float32 and X.flags.c_contiguous and X.shape == (2_500, 12)
+    assert y.dtype == np.float64 and np.isfinite(X).all() and np.isfinite(y).all()
+    F, y_F = make_synthetic_large("regression", 2_500, 12, seed=3, chunk_rows=1_000,
+                                  dtype="float64", order="F")
+    assert F.dtype == np.float64 and F.flags.f_contiguous
+    # The same draws, whatever the dtype and layout; a chunk's rows come from
+    # its own stream, whatever follows them.
+    np.testing.assert_array_equal(F.astype(np.float32), X)
+    np.testing.assert_array_equal(y_F, y)
+    first, y_first = make_synthetic_large("regression", 1_000, 12, seed=3)
+    np.testing.assert_array_equal(first, X[:1_000])
+    np.testing.assert_array_equal(y_first, y[:1_000])
+
+
+def test_scale_summary_ratios_targets_and_report():
+    def run(library, fit_s, peak, delta, status="ok"):
+        if status != "ok":
+            return {"library": library, "status": status, "reason": "boom"}
+        return {"library": library, "status": "ok", "fit_s": fit_s,
+                "fit_per_iter_s": fit_s / 10, "fit_cpu_per_wall": 1.9,
+                "prefit_rss_mb": peak - delta, "fit_peak_rss_mb": peak,
+                "fit_peak_delta_mb": delta, "x_mb": 100.0,
+                "peak_delta_over_x": delta / 100.0, "heldout_loss": 0.3,
+                "baseline_loss": 2.0, "n_iter_fitted": 10, "data_s": 1.0,
+                "compile_s": 0.1, "others_cpu_share": 0.0}
+
+    runs = [run("accelboost", 30.0, 400.0, 60.0), run("accelboost", 10.0, 300.0, 80.0),
+            run("lightgbm", 10.0, 350.0, 140.0),
+            run("xgboost", 0, 0, 0, status="error")]
+    summary, targets = speed.summarize_scale(runs, ["accelboost", "lightgbm",
+                                                    "xgboost"])
+    mine, lgbm, xgb = summary
+    assert mine["fit_s"] == 20.0 and mine["n_repeats_ok"] == 2
+    assert mine["fit_peak_delta_mb"] == 70.0 and mine["peak_delta_over_x"] == 0.7
+    assert lgbm["ratio_fit_s"] == 2.0 and lgbm["ratio_peak_delta"] == 0.5
+    assert lgbm["ratio_peak_rss"] == 1.0
+    assert xgb["status"] == "error" and "ratio_fit_s" not in xgb
+    peak, copy = targets
+    assert peak["value"] == 350.0 and peak["met"] is True
+    assert copy["value"] == 0.7 and copy["limit"] == 1.0 and copy["met"] is True
+    report = {"config": {**speed.SCALE, "dtype": "float32", "order": "C",
+                         "repeats": 2, "n_samples": 1_000},
+              "runs": runs, "summary": summary, "targets": targets}
+    text = speed.scale_markdown(report)
+    assert "1,000 rows x 28 features of float32 (C-ordered; X is 100 MB)" in text
+    assert "| LightGBM | 10.0 | 1.000 | 350 | 210 | 140 | 1.40 | 0.30000 | 1.90 " \
+        "| 2.00× | 0.50× | 1.00× |" in text
+    assert "target: accelboost fit peak increase / X's size (no copy of X) < 1: " \
+        "0.70, met" in text
+    assert "- error: xgboost: boom" in text
+    summary, targets = speed.summarize_scale(
+        [run("accelboost", 1.0, 30_000.0, 150.0)], ["accelboost"])
+    assert [t["met"] for t in targets] == [False, False]
+
+
+def test_tiny_scale_run(tmp_path, capsys):
+    # Real child processes: the data made there, the fit's memory measured.
+    path = tmp_path / "scale.json"
+    status = benchmarks_main([
+        "speed", "scale", "--n-samples", "30000", "--n-test", "2000",
+        "--n-iter", "3", "--n-threads", "1", "--libraries", "accelboost,lightgbm",
+        "--order", "F", "--json", str(path)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    report = json.loads(path.read_text())
+    assert report["benchmark"] == "scale"
+    assert report["config"]["n_samples"] == 30_000
+    assert report["config"]["dtype"] == "float32"
+    runs = {r["library"]: r for r in report["runs"]}
+    for run in runs.values():
+        assert run["status"] == "ok", run.get("reason")
+        assert run["order"] == "F" and run["n_iter_fitted"] == 3
+        assert run["x_mb"] == pytest.approx(30_000 * 28 * 4 / 2**20)
+        assert run["fit_peak_rss_mb"] >= run["prefit_rss_mb"] > run["x_mb"]
+        assert run["peak_delta_over_x"] == pytest.approx(
+            run["fit_peak_delta_mb"] / run["x_mb"])
+        assert run["heldout_loss"] < run["baseline_loss"]
+    assert runs["accelboost"]["params"]["early_stopping"] is False
+    assert runs["accelboost"]["numba_compiled_in_fit"] == 0
+    (mine, lgbm) = report["summary"]
+    assert lgbm["ratio_fit_s"] == pytest.approx(mine["fit_s"] / lgbm["fit_s"])
+    assert [t["what"] for t in report["targets"]] == [
+        "accelboost fit peak resident memory, MB",
+        "accelboost fit peak increase / X's size (no copy of X)"]
+    assert "| accelboost |" in out and "| LightGBM |" in out
+    assert path.with_suffix(".md").read_text() in out
+    assert benchmarks_main(["speed", "scale", "--from-json", str(path)]) == 0
