@@ -82,10 +82,20 @@ def split_rows(y, sample_weight, fraction, *, classes=None, seed: int
                 f"members are: {few.tolist()}. Pass X_val and y_val, or set "
                 "early_stopping=False."
             )
-    train, val = train_test_split(
-        np.arange(len(y)), test_size=fraction,
-        stratify=None if classes is None else y, random_state=seed,
-    )
+    try:
+        train, val = train_test_split(
+            np.arange(len(y)), test_size=fraction,
+            stratify=None if classes is None else y, random_state=seed,
+        )
+    except ValueError:
+        # train_test_split's own words name its parameters, not ours.
+        each = "" if classes is None else " of each class"
+        raise ValueError(
+            f"validation_fraction={fraction} cannot hold out a validation set "
+            f"from {len(y)} samples: the training part and the held-out part "
+            f"each need at least one sample{each}. Pass X_val and y_val, or "
+            "set early_stopping=False."
+        ) from None
     if sample_weight is not None:
         train, val = keep_weight_on_both_sides(
             train, val, sample_weight, fraction, None if classes is None else y)

@@ -30,7 +30,6 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import (
@@ -39,13 +38,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._early_stopping import keep_weight_on_both_sides
+from ._early_stopping import split_rows
 from ._engine.binning import BinMapper
 from ._engine.common import X_DTYPE, Y_DTYPE
 from ._engine.interactions import coarse_codes, rank_pairs
 from ._engine.loss import allocate_gradients
 from ._labels import encode_labels
 from ._pairs import PairParams, PairPart, boost_pairs
+from ._restore import restored_on_failure
 from ._terms import ShapeFunction, TermsMixin, TermTable, bin_grid, cut_cells
 from ._threads import effective_n_threads, numba_threads
 from .estimators import (
@@ -154,6 +154,11 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
         self : object
             The fitted estimator.
         """
+        with restored_on_failure(self):  # a failed refit keeps the model
+            self._fit(X, y, sample_weight)
+        return self
+
+    def _fit(self, X, y, sample_weight):
         X, y = validate_data(
             self, X, y, dtype=[X_DTYPE], ensure_all_finite="allow-nan",
             y_numeric=isinstance(self, RegressorMixin),
@@ -204,7 +209,6 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
                 tables.append(table)
                 intercept = intercept + mean
         self._tables, self.intercept_ = tables, intercept
-        return self
 
     def _uses_early_stopping(self, n_samples):
         if self.early_stopping == "auto":
@@ -216,13 +220,9 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
         rows = np.arange(len(y))
         if not early_stopping:
             return rows, None
-        stratify = y if isinstance(self, ClassifierMixin) else None
-        train, val = train_test_split(rows, test_size=self.validation_fraction,
-                                      stratify=stratify, random_state=int(seed) % 2**32)
-        if sample_weight is not None:
-            train, val = keep_weight_on_both_sides(train, val, sample_weight,
-                                                   self.validation_fraction,
-                                                   stratify)
+        classes = self.classes_ if isinstance(self, ClassifierMixin) else None
+        train, val = split_rows(y, sample_weight, self.validation_fraction,
+                                classes=classes, seed=int(seed) % 2**32)
         return np.sort(train), np.sort(val)
 
     @staticmethod

@@ -49,6 +49,7 @@ from ._fitter import StageFitter, fit_stage
 from ._labels import encode_known_labels, encode_labels
 from ._model_file import ModelFileMixin
 from ._progress import make_progress
+from ._restore import restored_on_failure
 from ._stages import MomentumRules, Schedule, make_policy
 from ._terms import (
     ShapeFunction,
@@ -61,6 +62,24 @@ from ._terms import (
 )
 from ._threads import effective_n_threads, fit_n_threads, numba_threads
 from .callbacks import StageInfo, _CallbackList
+
+
+def _weighted_sum(y, sample_weight) -> float:
+    """``sum(sample_weight * y)``; an overflow is left to the baseline's
+    check (``_check_finite_start``), which names it."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.sum(y if sample_weight is None else y * sample_weight)
+
+
+def _check_finite_start(what: str, value) -> None:
+    """ValueError if the constant model's ``what`` overflowed: the fit would
+    start from NaN or infinity and go on silently."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError(
+            f"The {what} of the constant model is {value}, not finite: y or "
+            "sample_weight are too large in magnitude for float64 arithmetic "
+            "(or the loss does not suit y). Rescale them."
+        )
 
 
 class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
@@ -190,6 +209,11 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
         """Targets of other data for the fitted model (validation, plots)."""
         return self._encode_y(y, None)
 
+    def _check_training_part(self, y, sample_weight):
+        """ValueError if the rows left for training after holding out
+        ``validation_fraction`` do not suit the loss (the classes were
+        checked by the split)."""
+
     # -- fit -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
@@ -240,25 +264,20 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             The fitted estimator.
         """
         warm = self.warm_start and hasattr(self, "_ensemble")
-        X, y, sample_weight = self._validate_training_data(
-            X, y, sample_weight, reset=not warm
-        )
-        validation = self._validation_data(X_val, y_val, sample_weight_val)
-        eval_sets = [self._validation_data(*item) for item in check_eval_set(eval_set)]
-        metrics = check_eval_metric(eval_metric, self.loss)
-        recorders = [EvalRecorder(eval_sets, metrics)] if eval_sets else []
-        callbacks = _CallbackList(recorders + list(callbacks or [])
-                                  + make_progress(self.verbose, self.max_iter))
-        previous_state = dict(self.__dict__) if warm else None
-        try:
+        # Validation already sets fitted attributes: it is inside too.
+        with restored_on_failure(self):
+            X, y, sample_weight = self._validate_training_data(
+                X, y, sample_weight, reset=not warm
+            )
+            validation = self._validation_data(X_val, y_val, sample_weight_val)
+            eval_sets = [self._validation_data(*item)
+                         for item in check_eval_set(eval_set)]
+            metrics = check_eval_metric(eval_metric, self.loss)
+            recorders = [EvalRecorder(eval_sets, metrics)] if eval_sets else []
+            callbacks = _CallbackList(recorders + list(callbacks or [])
+                                      + make_progress(self.verbose, self.max_iter))
             with numba_threads(fit_n_threads(self.n_threads, *X.shape)):
                 self._fit(X, y, sample_weight, validation, warm, callbacks)
-        except BaseException:
-            # Never leave a half-grown model behind: restore the fitted one.
-            if previous_state is not None:
-                self.__dict__.clear()
-                self.__dict__.update(previous_state)
-            raise
         return self
 
     def _validate_training_data(self, X, y, sample_weight, reset):
@@ -332,7 +351,9 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             scores_stages, warm, policy,
         )
         scorer = self._make_scorer(scores_stages)
-        start_loss = train.loss(self._loss)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked here
+            start_loss = train.loss(self._loss)
+        _check_finite_start("training loss", start_loss)
         if scores_stages and not self.train_score_:
             self._record_scores(scorer, train, val)
         for _ in range(self._ensemble.n_stages, self.max_iter):
@@ -370,6 +391,9 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
                 y, sample_weight, self.validation_fraction,
                 classes=getattr(self, "classes_", None), seed=self._random_seed,
             )
+            self._check_training_part(
+                y[train_rows],
+                None if sample_weight is None else sample_weight[train_rows])
         if warm:
             self._continue_fitted_state(policy)
         else:
@@ -403,6 +427,8 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             val = Dataset(*validation, self._bin_mapper, self._ensemble, classes)
         if val is not None:
             val.replay(self._ensemble)
+            with np.errstate(over="ignore", invalid="ignore"):  # checked here
+                _check_finite_start("validation loss", val.loss(self._loss))
         return train, val, fitter
 
     def _make_policy(self):
@@ -476,7 +502,10 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
             y = y[rows]
             sample_weight = None if sample_weight is None else sample_weight[rows]
         weights = np.ones_like(y) if sample_weight is None else sample_weight
-        self._start_model(self._loss.baseline(y, weights), policy)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            baseline = self._loss.baseline(y, weights)
+        _check_finite_start("raw prediction", baseline)
+        self._start_model(baseline, policy)
 
     def _start_model(self, baseline, policy):
         """A model of no stage, at ``baseline``: a fresh fit's state."""
@@ -1121,9 +1150,18 @@ class AccelBoostRegressor(RegressorMixin, BaseAccelBoost):
 
     def _encode_y(self, y, sample_weight):
         y = np.asarray(y, dtype=Y_DTYPE)
-        weights = np.ones_like(y) if sample_weight is None else sample_weight
-        self._check_targets(np.min(y), np.sum(y * weights))
+        self._check_targets(np.min(y), _weighted_sum(y, sample_weight))
         return y
+
+    def _check_training_part(self, y, sample_weight):
+        try:
+            self._check_targets(np.min(y), _weighted_sum(y, sample_weight))
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc} The training part left by holding out "
+                f"validation_fraction={self.validation_fraction} does not have "
+                "it. Pass X_val and y_val, or set early_stopping=False."
+            ) from None
 
     def _check_targets(self, y_min, weighted_sum):
         """ValueError if targets of this minimum and weighted sum do not suit

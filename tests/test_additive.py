@@ -7,6 +7,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import mean_squared_error
 
 from accelboost import (
+    AccelBoostClassifier,
     AccelBoostRegressor,
     AdditiveBoostClassifier,
     AdditiveBoostRegressor,
@@ -202,3 +203,18 @@ def test_without_early_stopping_every_stage_is_kept():
     model.fit(X, y)  # "auto": no early stopping below 200 samples
     assert_array_equal(model.n_iter_, [80, 80])
     assert model.validation_score_[0].size == 0
+
+
+@pytest.mark.parametrize("estimator", [AdditiveBoostClassifier, AccelBoostClassifier])
+def test_a_failed_refit_keeps_the_fitted_model(estimator):
+    # The refit's validation accepts 2 features, then y of one class fails:
+    # before, n_features_in_ was left at 2 and predict on 3 features failed.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = estimator(max_iter=5, random_state=0).fit(X, y)
+    expected = model.predict_proba(X)
+    with pytest.raises(ValueError, match="only one class"):
+        model.fit(X[:, :2], np.zeros(120))
+    assert model.n_features_in_ == 3
+    np.testing.assert_array_equal(model.predict_proba(X), expected)

@@ -9,6 +9,7 @@ from numpy.testing import assert_array_equal
 from accelboost import (
     AccelBoostClassifier,
     AccelBoostRegressor,
+    AdditiveBoostClassifier,
     AdditiveBoostRegressor,
 )
 from accelboost._early_stopping import keep_weight_on_both_sides, split_validation
@@ -113,6 +114,50 @@ def test_too_few_members_names_the_users_label():
     with pytest.raises(ValueError,
                        match=r"Classes with too few members are: \['cat'\]"):
         AccelBoostClassifier(early_stopping=True).fit(X30, y)
+
+
+@pytest.mark.parametrize("estimator", [AccelBoostClassifier, AdditiveBoostClassifier])
+def test_a_singleton_class_is_named_by_the_additive_models_too(estimator):
+    # The additive bags split with the same function (before: scikit-learn's
+    # "minimum number of groups" error).
+    y = np.array(["dog"] * 29 + ["cat"])
+    with pytest.raises(ValueError, match=r"too few members are: \['cat'\]"):
+        estimator(early_stopping=True, random_state=0).fit(X30, y)
+
+
+@pytest.mark.parametrize("estimator, n, y", [
+    (AccelBoostRegressor, 1, [1.0]),
+    (AccelBoostClassifier, 6, [0, 1, 2, 0, 1, 2]),  # 10% of 6 rows: < 3 classes
+    (AdditiveBoostClassifier, 6, [0, 1, 2, 0, 1, 2]),
+])
+def test_a_split_too_small_for_its_parts_names_validation_fraction(estimator, n, y):
+    # Found by fuzzing: the error was train_test_split's, naming test_size.
+    with pytest.raises(ValueError, match=r"validation_fraction=0.1 cannot hold "
+                       rf"out a validation set from {n} samples") as error:
+        estimator(early_stopping=True, validation_fraction=0.1,
+                  random_state=0).fit(X30[:n], np.array(y))
+    assert "test_size" not in str(error.value)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "tweedie"])
+def test_a_training_part_without_positive_targets_is_an_error(loss):
+    # Found by fuzzing: sum(y) > 0 held for the data but not for the rows left
+    # after the split; the baseline was log(0) and predictions -inf.
+    y = np.zeros(30)
+    y[0] = 3.0
+    seed = next(s for s in range(100) if 0 not in _training_rows(y, s))
+    with pytest.raises(ValueError, match=r"requires sum\(y\) > 0\. The "
+                       "training part left by holding out validation_fraction"):
+        AccelBoostRegressor(loss=loss, early_stopping=True,
+                            random_state=seed).fit(X30, y)
+
+
+def _training_rows(y, random_state):
+    """The training rows an estimator of this random_state keeps."""
+    from accelboost._early_stopping import split_rows
+
+    seed = AccelBoostRegressor(random_state=random_state)._draw_seed()
+    return split_rows(y, None, 0.1, seed=seed)[0]
 
 
 def test_additive_model_bags_keep_weight_on_both_sides():

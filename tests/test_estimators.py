@@ -290,6 +290,28 @@ def test_non_finite_y_is_rejected(data, bad):
         AccelBoostRegressor().fit(X, y)
 
 
+@pytest.mark.parametrize("loss, early_stopping", [
+    ("squared_error", False), ("squared_error", True), ("huber", True),
+    ("absolute_error", False),
+])
+def test_targets_and_weights_whose_loss_overflows_are_rejected(loss,
+                                                               early_stopping):
+    # Found by fuzzing: y ~ 1e150 weighted 1e200 overflows float64; the fit
+    # went on from a NaN baseline (or an infinite loss) to NaN predictions.
+    X = np.linspace(0.0, 1.0, 40).reshape(-1, 1)
+    y = np.linspace(-1.0, 2.0, 40) * 1e150
+    previous = AccelBoostRegressor(loss=loss, max_iter=3).fit(X, y / 1e150)
+    expected = previous.predict(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning before the error
+        with pytest.raises(ValueError, match="not finite.*Rescale them"):
+            previous.set_params(early_stopping=early_stopping).fit(
+                X, y, sample_weight=np.full(40, 1e200))
+    assert_array_equal(previous.predict(X), expected)  # the model is kept
+    model = AccelBoostRegressor(loss=loss, max_iter=3).fit(X, y)  # unweighted
+    assert np.isfinite(model.predict(X)).all()
+
+
 def test_inf_in_X_is_rejected(data):
     X, y = data
     X = X.copy()

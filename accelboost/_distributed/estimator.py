@@ -26,6 +26,7 @@ from .._engine.loss import (
     Tweedie,
 )
 from .._progress import make_progress
+from .._restore import restored_on_failure
 from ..callbacks import _CallbackList
 from .driver import Driver
 from .group import LocalGroup
@@ -111,13 +112,9 @@ class ShardedFitMixin:
     def _restored_on_failure(self):
         """On any failure (a lost worker, an interrupt), put the estimator
         back as it was: a fitted model is never lost to a failed refit."""
-        previous_state = dict(self.__dict__)
         try:
-            yield
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
-            raise
+            with restored_on_failure(self):
+                yield
         finally:
             for name in ("_sharded_data", "_sharded_training"):
                 self.__dict__.pop(name, None)

@@ -36,6 +36,7 @@ from .._early_stopping import (
 )
 from .._engine.loss import Loss, make_loss
 from .._labels import encode_known_labels, encode_labels
+from .._restore import restored_on_failure
 from ..callbacks import StageInfo, _CallbackList
 from ._network import ACTIVATIONS, forward, init_params, input_gradient, layer_shapes
 from ._parameterization import PARAMETERIZATIONS, init_stds, layer_scales
@@ -169,16 +170,9 @@ class BaseStackedBoost(BaseEstimator, ABC):
         self : object
             The fitted estimator.
         """
-        previous_state = dict(self.__dict__)
-        try:
+        with restored_on_failure(self):
             self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val,
                       callbacks)
-        except BaseException:
-            # A fit that fails (bad input, an interrupt) leaves the model
-            # fitted before it as it was.
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
-            raise
         return self
 
     def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val,
