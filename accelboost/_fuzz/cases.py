@@ -93,6 +93,10 @@ SPACE: dict[str, Options | Integers] = {
     "max_features": Options((1.0, 0.5), (0.8, 0.2)),
     "max_delta_step": Options(("auto", None, 0.5)),
     "hybrid_patience": Options((None, 2), (0.8, 0.2)),
+    "interaction_cst": Options((None, "no_interactions", "pairwise"),
+                               (0.7, 0.15, 0.15)),
+    "monotonic": Options((False, True), (0.85, 0.15)),
+    "categorical": Options((False, True), (0.85, 0.15)),
     "n_bags": Options((1, 2)),
     "interactions": Options((0, 2)),
     "n_threads": Options((1, 2)),
@@ -138,6 +142,9 @@ class Case:
     max_features: float
     max_delta_step: str | float | None
     hybrid_patience: int | None
+    interaction_cst: str | None
+    monotonic: bool
+    categorical: bool
     n_bags: int
     interactions: int
     n_threads: int
@@ -244,6 +251,13 @@ class Case:
             stage_init=self.stage_init, restart=self.restart,
             subsample=self.subsample, max_features=self.max_features,
             max_delta_step=self.max_delta_step,
+            interaction_cst=self.interaction_cst,
+            # Column 0 rises with the target; it is categorical or monotonic
+            # (monotonic constraints have no meaning for multiclass).
+            categorical_features=[0] if self.categorical else None,
+            monotonic_cst=[1] + [0] * (self.n_features - 1) if self.monotonic
+            and not self.categorical and not (
+                self.is_classifier and self.n_classes > 2) else None,
         )
         if self.is_classifier:
             return AccelBoostClassifier(class_weight=self.class_weight, **params)
@@ -274,6 +288,12 @@ class Case:
         if self.x_missing:
             for j in np.flatnonzero(rng.random(p) < 0.5):
                 X[rng.random(n) < self.x_missing, j] = np.nan
+        if self.categorical:  # codes 0..9 of column 0's deciles (NaN missing)
+            column = X[:, 0]
+            finite = np.isfinite(column)
+            cuts = np.quantile(column[finite], np.linspace(0.1, 0.9, 9)) if (
+                finite.any()) else np.zeros(9)
+            X[finite, 0] = np.searchsorted(cuts, column[finite])
         if self.x_inf:
             X[rng.integers(n), rng.integers(p)] = rng.choice([-np.inf, np.inf])
         X = X.astype(self.x_dtype)

@@ -2,7 +2,8 @@
 
 A fit either raises a clean ``ValueError``/``TypeError`` (raised by accelboost
 or scikit-learn's validation, not from inside NumPy or a kernel), and must when
-its input is invalid (:func:`invalid_input`), or gives a model whose
+its input is invalid (:func:`invalid_input`), and then leaves a model fitted
+before it as it was; or it gives a model whose
 
 - predictions, probabilities, scores and terms are finite;
 - ``predict`` (and ``predict_proba``) equals ``staged_predict`` at
@@ -24,7 +25,7 @@ import pickle
 import tempfile
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,9 @@ def check_case(case: Case) -> Outcome:
         if where:
             return Outcome("failed", violations=[
                 f"fit: {type(exc).__name__} raised at {where}: {exc}"])
-        return Outcome("rejected", error=f"{type(exc).__name__}: {exc}")
+        return Outcome("failed" if (lost := failed_refit_keeps_model(
+            case, X, y, sample_weight)) else "rejected",
+            error=f"{type(exc).__name__}: {exc}", violations=lost)
     except Exception as exc:  # noqa: BLE001 - any other exception is the bug
         return Outcome("failed", violations=[
             f"fit: {type(exc).__name__}: {exc} at {_origin(exc)}"])
@@ -106,7 +109,9 @@ def fit(case: Case, X, y, sample_weight, model=None) -> Any:
 
 def invalid_input(case: Case, X, y, sample_weight) -> str | None:
     """Why the case's data must be rejected, or None."""
-    if np.isinf(X).any():
+    # A categorical column's values are labels: inf is one like any other.
+    numeric = X[:, 1:] if case.categorical and case.is_boosting else X
+    if np.isinf(numeric).any():
         return "X holds an infinity"
     if sample_weight is not None:
         if (sample_weight < 0).any():
@@ -126,6 +131,38 @@ def invalid_input(case: Case, X, y, sample_weight) -> str | None:
     if loss == "gamma" and (y <= 0).any():
         return "y <= 0 with loss='gamma'"
     return None
+
+
+def failed_refit_keeps_model(case: Case, X, y, sample_weight) -> list[str]:
+    """A model fitted on valid data and refitted on the case's rejected data
+    raises again and predicts as before: a failed fit loses no model."""
+    valid = replace(case, n_rows=max(case.n_rows, 60), x_inf=False,
+                    y_kind="normal", n_classes=max(case.n_classes, 2),
+                    class_balance="balanced", weight_kind="none", warm_stages=0)
+    X_valid, y_valid, _ = valid.data()
+    try:
+        model = fit(valid, X_valid, y_valid, None)
+    except (ValueError, TypeError):
+        return []  # the parameters themselves are rejected
+    before = {k: v for k, v in vars(model).items() if k.endswith("_")
+              and not k.startswith("_")}
+    expected = model.predict(X_valid)
+    try:
+        fit(case, X, y, sample_weight, model)
+    except (ValueError, TypeError):
+        pass
+    else:
+        return ["failed_refit_keeps_model: the refit did not fail again"]
+    out = []
+    if not np.array_equal(model.predict(X_valid), expected):
+        out.append("failed_refit_keeps_model: predictions changed after a "
+                   "failed refit")
+    after = {k for k in vars(model) if k.endswith("_") and not k.startswith("_")}
+    if after != set(before) or any(
+            vars(model)[k] is not before[k] for k in before):
+        out.append("failed_refit_keeps_model: fitted attributes changed after "
+                   "a failed refit")
+    return out
 
 
 # -- properties of a fitted model ---------------------------------------------
