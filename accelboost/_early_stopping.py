@@ -56,8 +56,13 @@ def split_validation(X, y, sample_weight, fraction, *, classes=None, seed: int):
     return rows(train), rows(val)
 
 
-def split_rows(y, sample_weight, fraction, *, classes=None, seed: int
-               ) -> tuple[np.ndarray, np.ndarray]:
+#: What an estimator with a validation set parameter can do about a split
+#: that fails (the additive ones, which have none, say otherwise).
+REMEDY = "Pass X_val and y_val, or set early_stopping=False."
+
+
+def split_rows(y, sample_weight, fraction, *, classes=None, seed: int,
+               remedy: str = REMEDY) -> tuple[np.ndarray, np.ndarray]:
     """The rows ``split_validation`` holds out, as indices: the estimators
     bin ``X`` through them and never copy it.
 
@@ -65,6 +70,8 @@ def split_rows(y, sample_weight, fraction, *, classes=None, seed: int
     ----------
     y, sample_weight, fraction, classes, seed
         As for ``split_validation``.
+    remedy : str, default=REMEDY
+        The sentence that ends an error: what the user can do.
 
     Returns
     -------
@@ -79,8 +86,7 @@ def split_rows(y, sample_weight, fraction, *, classes=None, seed: int
                 "The least populated classes in y have only 1 member, which is "
                 "too few to hold out a stratified validation set "
                 f"(validation_fraction={fraction}). Classes with too few "
-                f"members are: {few.tolist()}. Pass X_val and y_val, or set "
-                "early_stopping=False."
+                f"members are: {few.tolist()}. {remedy}"
             )
     try:
         train, val = train_test_split(
@@ -93,18 +99,19 @@ def split_rows(y, sample_weight, fraction, *, classes=None, seed: int
         raise ValueError(
             f"validation_fraction={fraction} cannot hold out a validation set "
             f"from {len(y)} samples: the training part and the held-out part "
-            f"each need at least one sample{each}. Pass X_val and y_val, or "
-            "set early_stopping=False."
+            f"each need at least one sample{each}. {remedy}"
         ) from None
     if sample_weight is not None:
         train, val = keep_weight_on_both_sides(
-            train, val, sample_weight, fraction, None if classes is None else y)
+            train, val, sample_weight, fraction, None if classes is None else y,
+            remedy=remedy)
     return train, val
 
 
 def keep_weight_on_both_sides(train: np.ndarray, val: np.ndarray,
                               sample_weight: np.ndarray, fraction: float,
-                              y: np.ndarray | None = None
+                              y: np.ndarray | None = None, *,
+                              remedy: str = REMEDY
                               ) -> tuple[np.ndarray, np.ndarray]:
     """The split's rows (indices), with positive weight on both sides.
 
@@ -124,9 +131,7 @@ def keep_weight_on_both_sides(train: np.ndarray, val: np.ndarray,
             f"validation_fraction={fraction} cannot hold out part of the data: "
             "fewer than two samples have a positive weight, so the training "
             "part or "
-            "the held-out part would have zero total weight. Give more samples "
-            "a positive weight, pass X_val and y_val, or set "
-            "early_stopping=False."
+            f"the held-out part would have zero total weight. {remedy}"
         )
     train, val = train.copy(), val.copy()
     full, empty = (train, val) if positive[train].any() else (val, train)

@@ -222,7 +222,8 @@ class BaseAdditiveBoost(TermsMixin, BaseEstimator, ABC):
             return rows, None
         classes = self.classes_ if isinstance(self, ClassifierMixin) else None
         train, val = split_rows(y, sample_weight, self.validation_fraction,
-                                classes=classes, seed=int(seed) % 2**32)
+                                classes=classes, seed=int(seed) % 2**32,
+                                remedy="Set early_stopping=False.")
         return np.sort(train), np.sort(val)
 
     @staticmethod

@@ -72,13 +72,13 @@ def _weighted_sum(y, sample_weight) -> float:
 
 
 def _check_finite_start(what: str, value) -> None:
-    """ValueError if the constant model's ``what`` overflowed: the fit would
-    start from NaN or infinity and go on silently."""
+    """ValueError if the starting model's ``what`` (the constant model's, or a
+    warm start's) overflowed: the fit would go on from NaN or infinity."""
     if not np.all(np.isfinite(value)):
         raise ValueError(
-            f"The {what} of the constant model is {value}, not finite: y or "
-            "sample_weight are too large in magnitude for float64 arithmetic "
-            "(or the loss does not suit y). Rescale them."
+            f"The {what} of the model the fit starts from is {value}, not "
+            "finite: y or sample_weight are too large in magnitude for float64 "
+            "arithmetic (or the loss does not suit y). Rescale them."
         )
 
 

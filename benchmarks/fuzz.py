@@ -24,6 +24,7 @@ import multiprocessing
 import re
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -41,6 +42,9 @@ REPORT_NAME = "report.md"
 CHECK = "accelboost._fuzz.properties:check_case"
 #: Seconds a worker may take to start (imports, Numba's cache or compilation).
 START_TIMEOUT = 900.0
+#: Cases a worker runs before it is ready (they load every kernel).
+WARMUP_CASES = 20
+WARMUP_SEED = 2**32 - 1
 BAD = ("failed", "crashed", "hung")
 
 
@@ -53,16 +57,34 @@ def draw_case(seed: int, index: int):
 
 # -- workers ----------------------------------------------------------------------
 def _serve(conn, check: str) -> None:
-    """A worker: run ``check`` on each case (JSON) received, reply its outcome."""
+    """A worker: run ``check`` on each case (JSON) received, reply its outcome.
+
+    Numba's cache is loaded (or compiled) before "ready", on a few fixed
+    cases, so that it does not count against the first case's timeout; an
+    exception of the harness itself is a failure with its traceback."""
+    import signal
+    import traceback
+
     from accelboost._fuzz.cases import Case
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
     module, name = check.split(":")
     run = getattr(importlib.import_module(module), name)
+    for index in range(WARMUP_CASES):
+        run(draw_case(WARMUP_SEED, index))
     conn.send("ready")
     while (text := conn.recv()) is not None:
         tic = time.perf_counter()
-        outcome = asdict(run(Case.from_json(text)))
+        try:
+            outcome = asdict(run(Case.from_json(text)))
+        except Exception:  # noqa: BLE001 - recorded, the campaign goes on
+            outcome = {"status": "failed", "error": "", "violations": [
+                "harness: " + traceback.format_exc()]}
         conn.send({**outcome, "seconds": time.perf_counter() - tic})
+
+
+def _hung(timeout: float) -> dict[str, Any]:
+    return {"status": "hung", "violations": [f"hang: no outcome within {timeout:g} s"]}
 
 
 class Worker:
@@ -83,10 +105,13 @@ class Worker:
         self.deadline = float("inf")
 
     def submit(self, index: int, case, timeout: float) -> None:
-        """Start case ``index``."""
+        """Start case ``index`` (a worker that died idle is seen at collect)."""
         self.job = (index, case)
         self.deadline = time.monotonic() + timeout
-        self.conn.send(case.to_json())
+        try:
+            self.conn.send(case.to_json())
+        except OSError:
+            self.deadline = time.monotonic()
 
     def collect(self) -> dict[str, Any]:
         """The outcome of the submitted case (crashed if the worker died)."""
@@ -112,24 +137,24 @@ class Worker:
         self.conn.close()
 
 
-def run_cases(indices, *, seed: int, jobs: int = 1, timeout: float = 120.0,
-              seconds: float | None = None, check: str = CHECK, on_result=None,
+def run_cases(indices: Iterable[int], *, seed: int, jobs: int = 1,
+              timeout: float = 120.0, seconds: float | None = None,
+              check: str = CHECK, on_result: Callable | None = None,
               log: Any = sys.stderr) -> list[dict[str, Any]]:
     """Run the cases ``indices`` of ``seed`` on ``jobs`` workers; stop issuing
     new cases after ``seconds``. Each result (``index``, ``status``,
     ``seconds``, ``error``, ``violations`` and, unless ok or rejected, the
     ``case`` as JSON) is passed to ``on_result`` as it comes."""
-    pending = collections.deque(indices)
-    total, started = len(pending), time.monotonic()
-    workers = [Worker(check) for _ in range(max(1, min(jobs, total)))]
+    total = len(indices) if hasattr(indices, "__len__") else None
+    pending, started = iter(indices), time.monotonic()
+    workers = [Worker(check) for _ in range(max(1, min(jobs, total or jobs)))]
     results = []
     try:
         while True:
-            if seconds is not None and time.monotonic() - started > seconds:
-                pending.clear()
+            out_of_time = seconds is not None and time.monotonic() - started > seconds
             for worker in workers:
-                if worker.job is None and pending:
-                    index = pending.popleft()
+                index = None if out_of_time or worker.job else next(pending, None)
+                if index is not None:
                     worker.submit(index, draw_case(seed, index), timeout)
             busy = [w for w in workers if w.job is not None]
             if not busy:
@@ -139,11 +164,12 @@ def run_cases(indices, *, seed: int, jobs: int = 1, timeout: float = 120.0,
             for k, worker in enumerate(workers):
                 if worker.job is None:
                     continue
-                if worker.conn in ready:
+                # poll, not ``ready``: a replacement's start may have taken
+                # long enough for this worker to finish since the wait.
+                if worker.conn in ready or _answered(worker):
                     result = worker.collect()
                 elif time.monotonic() >= worker.deadline:
-                    result = {"status": "hung", "violations": [
-                        f"hang: no outcome within {timeout:g} s"]}
+                    result = _hung(timeout)
                 else:
                     continue
                 (index, case), worker.job = worker.job, None
@@ -163,12 +189,20 @@ def run_cases(indices, *, seed: int, jobs: int = 1, timeout: float = 120.0,
     return results
 
 
+def _answered(worker: Worker) -> bool:
+    """Whether the worker has sent something (or died)."""
+    try:
+        return worker.conn.poll(0) or not worker.process.is_alive()
+    except OSError:
+        return True
+
+
 def _log_progress(results, result, total, started, log) -> None:
     """A line for every bad case and every 500th case."""
     if log is None or not (result["status"] in BAD or len(results) % 500 == 0
                            or len(results) == total):
         return
-    elapsed = time.monotonic() - started
+    elapsed, total = time.monotonic() - started, total or "?"
     text = (f"case {result['index']}: {result['status']}: "
             f"{result['violations'][0][:300]}" if result["status"] in BAD
             else _counts_line(results))
@@ -190,7 +224,13 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     """The outcomes recorded in a campaign file (none if it does not exist)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
+    results = []
+    for line in path.read_text().splitlines():
+        try:
+            results.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by a kill: rerun it
+            continue
+    return results
 
 
 def summarize(results) -> dict[str, Any]:
@@ -264,8 +304,9 @@ def markdown(report: dict[str, Any]) -> str:
 # -- command line -------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``python -m benchmarks fuzz``."""
-    parser.add_argument("--cases", type=positive_int, default=1000,
-                        help="cases to run from --start (default: 1000)")
+    parser.add_argument("--cases", type=positive_int, default=None,
+                        help="cases to run from --start (default: 1000, or no "
+                        "limit with --seconds)")
     parser.add_argument("--start", type=int, default=0,
                         help="index of the first case (default: 0)")
     parser.add_argument("--seconds", type=float, default=None,
@@ -292,8 +333,10 @@ def main(args: argparse.Namespace, command: str) -> int:
     path = results_path(args.out, args.seed)
     done = {r["index"] for r in read_results(path)}
     if not args.report_only:
-        todo = [i for i in range(args.start, args.start + args.cases)
-                if i not in done]
+        cases = args.cases or (10**7 if args.seconds else 1000)
+        todo = (i for i in range(args.start, args.start + cases) if i not in done)
+        if not args.seconds:
+            todo = list(todo)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as file:
             def append(result):
@@ -323,8 +366,7 @@ def _replay(text: str, timeout: float) -> int:
     try:
         worker.submit(-1, case, timeout)
         if not worker.conn.poll(timeout):
-            result = {"status": "hung", "violations": [
-                f"hang: no outcome within {timeout:g} s"]}
+            result = _hung(timeout)
         else:
             result = worker.collect()
     finally:

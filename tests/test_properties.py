@@ -2,6 +2,7 @@
 must have (``accelboost._fuzz.properties``); ``python -m benchmarks fuzz`` runs
 the same cases at scale."""
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +12,7 @@ from accelboost import AccelBoostClassifier, AccelBoostRegressor
 from accelboost._fuzz import properties
 from accelboost._fuzz.cases import SPACE, Case, Integers, Options
 from accelboost._fuzz.properties import Outcome, check_case
+from accelboost._threads import fit_n_threads
 
 # Derandomized: CI sees the same examples each run; the campaign explores.
 FEW = settings(max_examples=40, deadline=None, derandomize=True, database=None,
@@ -70,12 +72,18 @@ def test_classifiers_give_distributions_and_their_argmax(case):
     assert_holds(case, outcome)
 
 
-@settings(FEW, max_examples=15)
-@given(case=cases(**{**VALID, "n_rows": st.integers(2000, 3000)},
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="one Numba thread: there is no other thread count")
+@settings(FEW, max_examples=6)
+@given(case=cases(**{**VALID, "n_rows": st.integers(17_000, 20_000)},
+                  n_features=st.just(8),
                   estimator=st.sampled_from(["regressor", "classifier"]),
-                  max_leaf_nodes=st.just(31), min_samples_leaf=st.just(20)))
+                  max_leaf_nodes=st.just(31), min_samples_leaf=st.just(20),
+                  max_iter=st.integers(1, 10), warm_stages=st.just(0)))
 def test_refits_are_identical_across_thread_counts_pickles_and_files(case):
-    # Enough rows that the histogram kernels split the rows among threads.
+    # Enough cells that the two-thread fit does run on two threads (the
+    # fuzz campaign's data are below that, and run on one).
+    assert fit_n_threads(2, case.n_rows, case.n_features) == 2
     outcome = check_case(case)
     assert outcome.status == "ok", outcome
     assert_holds(case, outcome)
@@ -131,15 +139,24 @@ class ThreadSensitive(AccelBoostRegressor):
         return super()._raw_predict(X, iteration_range) + 1e-12 * self.n_threads
 
 
+class RisingStages(AccelBoostRegressor):
+    """Staged predictions whose training loss rises."""
+
+    def _staged_raw_predict(self, X):
+        for k, raw in enumerate(super()._staged_raw_predict(X)):
+            yield raw + 10.0 * k
+
+
 @pytest.mark.parametrize("estimator, check, expected", [
     (ShiftedPredict, properties.predict_is_last_stage, "differs from staged_predict"),
     (NaNProba, properties.finite_model, "non-finite predict_proba"),
     (ThreadSensitive, properties.reproducible, "refit with n_threads=2"),
+    (RisingStages, properties.function_restart_never_rises, "training loss rose"),
 ])
 def test_each_check_reports_its_violation(estimator, check, expected):
     classifier = estimator is NaNProba
     case = a_case(estimator="classifier" if classifier else "regressor",
-                  early_stopping=False)
+                  early_stopping=False, stage_init="stacking")
     X, y, w = case.data()
     model = estimator(**case.make_estimator().get_params()).fit(X, y)
     violations = check(case, model, X, y, w)

@@ -97,6 +97,7 @@ SPACE: dict[str, Options | Integers] = {
                                (0.7, 0.15, 0.15)),
     "monotonic": Options((False, True), (0.85, 0.15)),
     "categorical": Options((False, True), (0.85, 0.15)),
+    "scoring": Options(("loss", None), (0.8, 0.2)),
     "n_bags": Options((1, 2)),
     "interactions": Options((0, 2)),
     "n_threads": Options((1, 2)),
@@ -145,6 +146,7 @@ class Case:
     interaction_cst: str | None
     monotonic: bool
     categorical: bool
+    scoring: str | None
     n_bags: int
     interactions: int
     n_threads: int
@@ -251,7 +253,7 @@ class Case:
             stage_init=self.stage_init, restart=self.restart,
             subsample=self.subsample, max_features=self.max_features,
             max_delta_step=self.max_delta_step,
-            interaction_cst=self.interaction_cst,
+            interaction_cst=self.interaction_cst, scoring=self.scoring,
             # Column 0 rises with the target; it is categorical or monotonic
             # (monotonic constraints have no meaning for multiclass).
             categorical_features=[0] if self.categorical else None,

@@ -143,7 +143,7 @@ def failed_refit_keeps_model(case: Case, X, y, sample_weight) -> list[str]:
     try:
         model = fit(valid, X_valid, y_valid, None)
     except (ValueError, TypeError):
-        return []  # the parameters themselves are rejected
+        return []  # the parameters themselves are rejected: nothing to keep
     before = {k: v for k, v in vars(model).items() if k.endswith("_")
               and not k.startswith("_")}
     expected = model.predict(X_valid)
@@ -154,7 +154,12 @@ def failed_refit_keeps_model(case: Case, X, y, sample_weight) -> list[str]:
     else:
         return ["failed_refit_keeps_model: the refit did not fail again"]
     out = []
-    if not np.array_equal(model.predict(X_valid), expected):
+    try:
+        same = np.array_equal(model.predict(X_valid), expected)
+    except Exception as exc:  # noqa: BLE001 - the kept model must predict
+        return [f"failed_refit_keeps_model: predict raised after a failed "
+                f"refit: {type(exc).__name__}: {exc}"]
+    if not same:
         out.append("failed_refit_keeps_model: predictions changed after a "
                    "failed refit")
     after = {k for k in vars(model) if k.endswith("_") and not k.startswith("_")}
@@ -220,10 +225,12 @@ def predict_is_last_stage(case: Case, model, X, y=None,
         checks = [(f"{final}(X, iteration_range=(0, n_iter_))",
                    getattr(model, final)(X, iteration_range=(0, model.n_iter_)),
                    stages[-1])]
-        if model.best_iteration_:
-            checks.append((f"{final}(X) at best_iteration_={model.best_iteration_}",
-                           getattr(model, final)(X),
-                           stages[model.best_iteration_ - 1]))
+        best = model.best_iteration_
+        checks.append((f"{final}(X) at best_iteration_={best}",
+                       getattr(model, final)(X),
+                       # 0: the baseline alone, which no stage yields.
+                       stages[best - 1] if best else getattr(model, final)(
+                           X, iteration_range=(0, 0))))
         for name, value, expected in checks:
             labels = case.is_classifier and final == "predict"
             if not (np.array_equal(value, expected) if labels
@@ -250,21 +257,32 @@ def terms_add_up(case: Case, model, X, y=None,
 
 def function_restart_never_rises(case: Case, model, X, y=None,
         sample_weight=None) -> list[str]:
-    """Under an accelerated policy with ``restart="function"`` the training
-    loss (``-train_score_`` with the default scoring) never rises."""
-    if not case.is_boosting or case.restart != "function":
+    """Under an accelerated policy with ``restart="function"`` (or
+    ``"validation"``, which keeps its guard) the training loss never rises:
+    ``-train_score_`` when a held-out split was scored, else the loss of
+    ``staged_predict`` on the training data."""
+    if not case.is_boosting or case.restart not in ("function", "validation"):
         return []
     if not model._ensemble.policy.accelerated:
         return []
-    scores = np.asarray(model.train_score_, dtype=np.float64)
-    if scores.size < 2:
+    if len(model.train_score_) and model.scoring != "loss":
+        return []  # scored by another scorer, on rows held out of X
+    if len(model.train_score_):
+        losses = -np.asarray(model.train_score_, dtype=np.float64)
+    else:  # no split: the training rows are all of X
+        y_fit = model._encode_y_val(y)
+        weights = model._finalize_sample_weight(sample_weight, y_fit)
+        weights = np.ones(len(y_fit)) if weights is None else weights
+        losses = np.array([model._loss(y_fit, raw, weights)
+                           for raw in model._staged_raw_predict(X)])
+    if losses.size < 2:
         return []
-    rises = np.diff(scores) < -RTOL * np.abs(scores[:-1])
+    rises = np.diff(losses) > RTOL * np.maximum(1.0, np.abs(losses[:-1]))
     if not rises.any():
         return []
     stage = int(np.argmax(rises))
-    return [f"training loss rose under the function restart at stage {stage + 1}: "
-            f"{-scores[stage]!r} -> {-scores[stage + 1]!r}"]
+    return [f"training loss rose under restart={case.restart!r} at stage "
+            f"{stage + 1}: {losses[stage]!r} -> {losses[stage + 1]!r}"]
 
 
 def reproducible(case: Case, model, X, y, sample_weight) -> list[str]:
