@@ -781,7 +781,16 @@ class BaseAccelBoost(ModelFileMixin, TermsMixin, BaseEstimator, ABC):
                 "ignore", message="X does not have valid feature names",
                 category=UserWarning,
             )
-            return scorer(self, X, y, **kwargs)
+            score = scorer(self, X, y, **kwargs)
+        if not np.isfinite(score):
+            # Early stopping would pick its best stage among NaN, silently.
+            raise ValueError(
+                f"scoring={self.scoring!r} gave {score} on {len(y)} samples "
+                "(r2, for one, needs two samples and is undefined on a held-out "
+                "part of one). Use scoring='loss', a larger validation_fraction "
+                "or X_val, or set early_stopping=False."
+            )
+        return score
 
     def _stopping_scores(self):
         return self.validation_score_ if len(self.validation_score_) else (

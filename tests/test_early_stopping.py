@@ -5,6 +5,7 @@ from the fuzzing campaign's reproductions (issue 14)."""
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from sklearn.exceptions import UndefinedMetricWarning
 
 from accelboost import (
     AccelBoostClassifier,
@@ -183,3 +184,15 @@ def test_predict_is_the_last_staged_predict_after_a_divergence():
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba, list(model.staged_predict_proba(X))[-1],
                                rtol=0, atol=1e-12)
+
+
+def test_a_scorer_that_gives_nan_is_an_error_not_a_silent_best_stage():
+    # Found by fuzzing: r2 on a held-out part of one sample is NaN, and
+    # early stopping picked its best stage among NaN (the baseline).
+    model = AccelBoostRegressor(max_iter=5, random_state=0).fit(X30, X30[:, 0])
+    expected = model.predict(X30)
+    with pytest.raises(ValueError, match=r"scoring='r2' gave nan on 1 samples"), \
+            pytest.warns(UndefinedMetricWarning, match="less than two samples"):
+        model.set_params(early_stopping=True, scoring="r2",
+                         validation_fraction=1).fit(X30, X30[:, 0])
+    assert_array_equal(model.predict(X30), expected)
