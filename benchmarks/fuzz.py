@@ -83,10 +83,6 @@ def _serve(conn, check: str) -> None:
         conn.send({**outcome, "seconds": time.perf_counter() - tic})
 
 
-def _hung(timeout: float) -> dict[str, Any]:
-    return {"status": "hung", "violations": [f"hang: no outcome within {timeout:g} s"]}
-
-
 class Worker:
     """A child process that runs cases one at a time."""
 
@@ -140,11 +136,14 @@ class Worker:
 def run_cases(indices: Iterable[int], *, seed: int, jobs: int = 1,
               timeout: float = 120.0, seconds: float | None = None,
               check: str = CHECK, on_result: Callable | None = None,
+              draw: Callable[[int], Any] | None = None,
               log: Any = sys.stderr) -> list[dict[str, Any]]:
-    """Run the cases ``indices`` of ``seed`` on ``jobs`` workers; stop issuing
-    new cases after ``seconds``. Each result (``index``, ``status``,
-    ``seconds``, ``error``, ``violations`` and, unless ok or rejected, the
-    ``case`` as JSON) is passed to ``on_result`` as it comes."""
+    """Run the cases ``indices`` of ``seed`` (or ``draw(index)``, when given)
+    on ``jobs`` workers; stop issuing new cases after ``seconds``. Each result
+    (``index``, ``status``, ``seconds``, ``error``, ``violations`` and, unless
+    ok or rejected, the ``case`` as JSON) is passed to ``on_result`` as it
+    comes."""
+    draw = draw or (lambda index: draw_case(seed, index))
     total = len(indices) if hasattr(indices, "__len__") else None
     pending, started = iter(indices), time.monotonic()
     workers = [Worker(check) for _ in range(max(1, min(jobs, total or jobs)))]
@@ -155,7 +154,7 @@ def run_cases(indices: Iterable[int], *, seed: int, jobs: int = 1,
             for worker in workers:
                 index = None if out_of_time or worker.job else next(pending, None)
                 if index is not None:
-                    worker.submit(index, draw_case(seed, index), timeout)
+                    worker.submit(index, draw(index), timeout)
             busy = [w for w in workers if w.job is not None]
             if not busy:
                 break
@@ -169,7 +168,8 @@ def run_cases(indices: Iterable[int], *, seed: int, jobs: int = 1,
                 if worker.conn in ready or _answered(worker):
                     result = worker.collect()
                 elif time.monotonic() >= worker.deadline:
-                    result = _hung(timeout)
+                    result = {"status": "hung", "violations": [
+                        f"hang: no outcome within {timeout:g} s"]}
                 else:
                     continue
                 (index, case), worker.job = worker.job, None
@@ -362,15 +362,8 @@ def _replay(text: str, timeout: float) -> int:
     from accelboost._fuzz.cases import Case
 
     case = Case.from_json(text)
-    worker = Worker(CHECK)
-    try:
-        worker.submit(-1, case, timeout)
-        if not worker.conn.poll(timeout):
-            result = _hung(timeout)
-        else:
-            result = worker.collect()
-    finally:
-        worker.stop()
+    [result] = run_cases([0], seed=0, timeout=timeout, draw=lambda _: case,
+                         log=None)
     print(json.dumps(result, indent=1))
     print(case.reproduction())
     return 1 if result["status"] in BAD else 0
